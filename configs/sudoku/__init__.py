@@ -1,0 +1,1 @@
+"""Named configs of the sudoku task (paper, small, tiny), shipped as package data."""

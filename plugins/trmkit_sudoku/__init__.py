@@ -1,0 +1,1 @@
+"""Sudoku task plugin (being written)."""

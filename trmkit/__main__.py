@@ -1,0 +1,3 @@
+from trmkit.cli import main
+
+main()

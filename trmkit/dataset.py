@@ -1,0 +1,155 @@
+"""Datasets on disk: base examples only (augmentation happens on the fly), plus a manifest.
+
+Layout of a dataset directory::
+
+    manifest.json   task, versions, builder options and seed, shapes, counts, sha256 per file
+    train.npz       inputs, labels, groups, puzzle_identifiers (plain integer arrays)
+    test.npz
+
+Arrays are read with ``allow_pickle=False`` and checked against the manifest's checksums, so a
+dataset edited after it was built, or built for another task, is refused rather than trained on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .atomic import atomic_write
+from .errors import InputError
+from .task import Examples, Task
+
+FORMAT_VERSION = 1
+SPLITS = ("train", "test")
+ARRAYS = ("inputs", "labels", "groups", "puzzle_identifiers")
+
+
+@dataclass
+class Dataset:
+    """A built dataset: its splits and the manifest describing them."""
+
+    splits: dict[str, Examples]
+    manifest: dict[str, Any]
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.manifest["seq_len"])
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.manifest["vocab_size"])
+
+    @property
+    def num_puzzle_identifiers(self) -> int:
+        return int(self.manifest["num_puzzle_identifiers"])
+
+
+def build(task: Task, options: Any, seed: int) -> Dataset:
+    """Run the task's dataset builder and check what it returns."""
+    splits = task.spec.build_dataset(options, seed)
+    missing = [name for name in SPLITS if name not in splits]
+    if missing:
+        raise InputError(f"the {task.name} dataset builder returned no {', '.join(missing)} split")
+    seq_len = splits["train"].inputs.shape[1]
+    for name, examples in splits.items():
+        if examples.inputs.shape[1] != seq_len:
+            raise InputError(f"the {task.name} dataset builder returned splits of different lengths")
+        if len(examples) == 0 and name == "train":
+            raise InputError(f"the {task.name} dataset builder returned an empty train split")
+    overlap = set(np.unique(splits["train"].groups)) & set(np.unique(splits["test"].groups))
+    if overlap:
+        raise InputError(f"the {task.name} dataset builder put {len(overlap)} puzzle groups in both train and test")
+    all_ids = np.concatenate([examples.puzzle_identifiers for examples in splits.values()])
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "task": task.name,
+        "plugin": task.plugin,
+        "plugin_version": _distribution_version(task.plugin),
+        "trmkit_version": _distribution_version("trmkit"),
+        "builder_options": _jsonable(options),
+        "seed": seed,
+        "seq_len": int(seq_len),
+        "vocab_size": task.spec.vocab_size,
+        "num_puzzle_identifiers": int(all_ids.max(initial=0)) + 1,
+        "counts": {name: len(examples) for name, examples in splits.items()},
+    }
+    return Dataset(dict(splits), manifest)
+
+
+def save(dataset: Dataset, directory: str | os.PathLike) -> Path:
+    """Write the dataset atomically enough: arrays first, the manifest (with checksums) last."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    checksums = {}
+    for name, examples in dataset.splits.items():
+        path = directory / f"{name}.npz"
+        arrays = {key: np.ascontiguousarray(getattr(examples, key), dtype=np.int32) for key in ARRAYS}
+        atomic_write(path, lambda handle: np.savez(handle, **arrays))
+        checksums[path.name] = _sha256(path)
+    manifest = dict(dataset.manifest, files=checksums)
+    text = json.dumps(manifest, indent=2, sort_keys=True)
+    atomic_write(directory / "manifest.json", lambda handle: handle.write(text.encode()))
+    dataset.manifest = manifest
+    return directory
+
+
+def load(directory: str | os.PathLike, task: str | None = None) -> Dataset:
+    """Read a dataset directory, verifying its manifest, checksums and (if given) its task."""
+    directory = Path(directory)
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.is_file():
+        raise InputError(f"{directory} is not a trmkit dataset (no manifest.json; build one with 'trmkit data build')")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{manifest_path}: unreadable manifest ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        raise InputError(f"{manifest_path}: not a dataset manifest of format version {FORMAT_VERSION}")
+    if task is not None and manifest.get("task") != task:
+        raise InputError(f"{directory} holds a '{manifest.get('task')}' dataset, not '{task}'")
+    splits = {}
+    for filename, expected in (manifest.get("files") or {}).items():
+        path = directory / filename
+        if not path.is_file():
+            raise InputError(f"{path}: missing (the dataset is incomplete)")
+        if _sha256(path) != expected:
+            raise InputError(f"{path}: checksum differs from the manifest (modified after it was built?)")
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                splits[Path(filename).stem] = Examples(**{key: arrays[key].astype(np.int64) for key in ARRAYS})
+        except (OSError, KeyError, ValueError) as exc:
+            raise InputError(f"{path}: unreadable arrays ({exc})") from None
+    missing = [name for name in SPLITS if name not in splits]
+    if missing:
+        raise InputError(f"{directory}: the manifest lists no {', '.join(missing)} split")
+    return Dataset(splits, manifest)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _jsonable(options: Any) -> Any:
+    if dataclasses.is_dataclass(options) and not isinstance(options, type):
+        return json.loads(json.dumps(dataclasses.asdict(options), default=str))
+    return json.loads(json.dumps(options, default=str))
+
+
+def _distribution_version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,219 @@
+"""Finding, loading and isolating task plugins.
+
+Plugins come from the ``trmkit`` entry-point group, the built-in tasks included. Each one is
+loaded and asked for its tasks inside its own ``try``: a plugin that fails to import, registers
+bad hooks, raises in a hook or returns the wrong kind of object is recorded as failed (``trmkit
+plugins`` shows why) and everything else keeps working. ``TRMKIT_DISABLE_PLUGINS=a,b`` blocks
+plugins by entry-point or distribution name.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Callable, Iterable
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError, UnknownTaskError
+from .task import API_VERSION, Augmenter, Decoder, Task, TaskSpec, Tokenizer, Validator
+
+ENTRY_POINT_GROUP = "trmkit"
+DISABLE_ENV = "TRMKIT_DISABLE_PLUGINS"
+
+
+@dataclass
+class PluginInfo:
+    """What ``trmkit plugins`` reports about one plugin."""
+
+    name: str
+    distribution: str
+    version: str
+    status: str = "ok"  # ok | failed | disabled
+    error: str = ""
+    hooks: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+
+    def fail(self, error: str) -> None:
+        self.status = "failed"
+        self.error = self.error or error
+
+
+@dataclass
+class TaskEntry:
+    spec: TaskSpec
+    plugin: PluginInfo
+    conflict: str = ""
+
+
+class Registry:
+    """The loaded plugins and the tasks they declare."""
+
+    def __init__(self) -> None:
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self.manager.add_hookspecs(hookspecs)
+        self.plugins: list[PluginInfo] = []
+        self.tasks: dict[str, TaskEntry] = {}
+        self._info_by_object: dict[int, PluginInfo] = {}
+
+    # -- loading -----------------------------------------------------------------------------
+    def add(self, name: str, distribution: str, version: str, load: Callable[[], Any]) -> PluginInfo:
+        """Load one plugin: ``load()`` imports and returns the plugin (a module or an object)."""
+        info = PluginInfo(name=name, distribution=distribution, version=version)
+        self.plugins.append(info)
+        if name in blocked_names() or distribution in blocked_names():
+            info.status = "disabled"
+            info.error = f"blocked by {DISABLE_ENV}"
+            return info
+        try:
+            plugin = load()
+            self.manager.register(plugin, name=name)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must never break trmkit
+            info.fail(f"failed to load: {describe(exc)}")
+            return info
+        self._info_by_object[id(plugin)] = info
+        info.hooks = sorted(impl.name for impl in self.manager.get_hookcallers(plugin) or [])
+        self._declare_tasks(plugin, info)
+        return info
+
+    def _declare_tasks(self, plugin: Any, info: PluginInfo) -> None:
+        declare = getattr(plugin, "trmkit_tasks", None)
+        if declare is None:
+            return
+        try:
+            specs = list(declare() or [])
+        except Exception as exc:  # noqa: BLE001
+            info.fail(f"trmkit_tasks raised {describe(exc)}")
+            return
+        for spec in specs:
+            if not isinstance(spec, TaskSpec):
+                info.fail(f"trmkit_tasks returned {type(spec).__name__}, not a TaskSpec")
+                continue
+            if spec.api_version > API_VERSION:
+                info.fail(
+                    f"task '{spec.name}' needs plugin API {spec.api_version}; "
+                    f"this trmkit offers {API_VERSION} (upgrade trmkit)"
+                )
+                continue
+            if spec.name in self.tasks:
+                first = self.tasks[spec.name]
+                first.conflict = (
+                    f"task '{spec.name}' is declared by two distributions: "
+                    f"{first.plugin.distribution} and {info.distribution}; "
+                    f"uninstall one or block it with {DISABLE_ENV}"
+                )
+                info.fail(first.conflict)
+                continue
+            self.tasks[spec.name] = TaskEntry(spec, info)
+            info.tasks.append(spec.name)
+
+    def load_entry_points(self) -> Registry:
+        # trmkit's own plugins first: plugins registered later are asked first, so a third
+        # party's tokenizer or decoder overrides a built-in one.
+        ordered = sorted(entry_points(), key=lambda ep: (ep.dist is None or ep.dist.name != "trmkit", ep.name))
+        for entry_point in ordered:
+            dist = entry_point.dist
+            self.add(
+                entry_point.name,
+                dist.name if dist else "?",
+                dist.version if dist else "?",
+                entry_point.load,
+            )
+        return self
+
+    # -- using -------------------------------------------------------------------------------
+    def task_names(self) -> list[str]:
+        return sorted(self.tasks)
+
+    def task(self, name: str) -> Task:
+        """The task ``name`` with every role resolved; a clear error if it cannot be used."""
+        entry = self.tasks.get(name)
+        if entry is None:
+            known = ", ".join(self.task_names()) or "none installed"
+            raise UnknownTaskError(f"unknown task '{name}' (available: {known})")
+        if entry.conflict:
+            raise PluginError(entry.conflict)
+        tokenizer = self._first(name, "trmkit_tokenizer", Tokenizer)
+        decoder = self._first(name, "trmkit_decoder", Decoder)
+        missing = [role for role, found in (("tokenizer", tokenizer), ("decoder", decoder)) if found is None]
+        if missing:
+            raise PluginError(
+                f"task '{name}' has no {' or '.join(missing)}: no loaded plugin provides one "
+                f"(see 'trmkit plugins')"
+            )
+        return Task(
+            spec=entry.spec,
+            tokenizer=tokenizer,
+            decoder=decoder,
+            augmenters=self._collect(name, "trmkit_augmenters", Augmenter),
+            validators=self._collect(name, "trmkit_validators", Validator),
+            plugin=entry.plugin.distribution,
+        )
+
+    def _implementations(self, hook_name: str) -> list[tuple[Any, PluginInfo]]:
+        """Hook implementations of healthy plugins, in pluggy's call order (latest first)."""
+        hook = getattr(self.manager.hook, hook_name)
+        found = []
+        for impl in reversed(hook.get_hookimpls()):
+            info = self._info_by_object.get(id(impl.plugin))
+            if info is not None and info.status == "ok":
+                found.append((impl.function, info))
+        return found
+
+    def _call(self, function: Any, info: PluginInfo, hook_name: str, task: str) -> Any:
+        try:
+            return function(task=task)
+        except Exception as exc:  # noqa: BLE001
+            info.fail(f"{hook_name} raised {describe(exc)}")
+            return None
+
+    def _first(self, task: str, hook_name: str, role: type) -> Any:
+        for function, info in self._implementations(hook_name):
+            result = self._call(function, info, hook_name, task)
+            if result is None:
+                continue
+            if not isinstance(result, role):
+                info.fail(f"{hook_name} returned {type(result).__name__}, not a {role.__name__}")
+                continue
+            return result
+        return None
+
+    def _collect(self, task: str, hook_name: str, role: type) -> list[Any]:
+        collected = []
+        for function, info in reversed(self._implementations(hook_name)):
+            result = self._call(function, info, hook_name, task)
+            if result is None:
+                continue
+            items = list(result) if isinstance(result, (list, tuple)) else [result]
+            bad = [item for item in items if not isinstance(item, role)]
+            if bad:
+                info.fail(f"{hook_name} returned {type(bad[0]).__name__}, not a {role.__name__}")
+                continue
+            collected.extend(items)
+        return collected
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def blocked_names() -> set[str]:
+    return {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()}
+
+
+def entry_points() -> Iterable[metadata.EntryPoint]:
+    return metadata.entry_points(group=ENTRY_POINT_GROUP)
+
+
+@functools.lru_cache(maxsize=1)
+def registry() -> Registry:
+    """The registry of every installed plugin, loaded once per process."""
+    return Registry().load_entry_points()
+
+
+def get_task(name: str) -> Task:
+    """The installed task ``name`` with its roles resolved (the engine's one way to a task)."""
+    return registry().task(name)
