@@ -73,7 +73,7 @@ def build(task: Task, options: Any, seed: int) -> Dataset:
         "plugin": task.plugin,
         "plugin_version": _distribution_version(task.plugin),
         "trmkit_version": _distribution_version("trmkit"),
-        "builder_options": _jsonable(options),
+        "builder_options": options_record(options),
         "seed": seed,
         "seq_len": int(seq_len),
         "vocab_size": task.spec.vocab_size,
@@ -140,7 +140,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _jsonable(options: Any) -> Any:
+def options_record(options: Any) -> Any:
+    """Builder options as plain JSON data (how the manifest records them, and compares them)."""
     if dataclasses.is_dataclass(options) and not isinstance(options, type):
         return json.loads(json.dumps(dataclasses.asdict(options), default=str))
     return json.loads(json.dumps(options, default=str))

@@ -1,0 +1,243 @@
+"""Unit tests of the engine against the reference rules (trm-reference.md sections 1-3)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from trmkit.act import empty_carry, solve, supervision_step
+from trmkit.config import ModelConfig
+from trmkit.layers import swiglu_width, truncated_normal_
+from trmkit.losses import IGNORE, act_loss, log_stablemax, stablemax
+from trmkit.model import TRM
+from trmkit.optim import EMA, AdamATan2, SparseSignSGD, learning_rate
+
+
+def small_config(**overrides) -> ModelConfig:
+    values = dict(vocab_size=7, seq_len=12, hidden_size=32, num_heads=2, T=2, n=2, halt_max_steps=4, puzzle_emb_len=4)
+    values.update(overrides)
+    return ModelConfig(**values)
+
+
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        (dict(vocab_size=11, seq_len=81, mixer="mlp_t", pos_encodings="none"), 5_028_866),
+        (dict(vocab_size=11, seq_len=81), 6_828_034),
+        (dict(vocab_size=6, seq_len=900, n=4), 6_822_914),
+        (dict(vocab_size=12, seq_len=900, n=4), 6_829_058),
+        (dict(vocab_size=6, seq_len=900, n=4, mixer="mlp_t", pos_encodings="none"), 18_795_522),
+    ],
+)
+def test_parameter_counts_equal_the_reference(overrides, expected):
+    assert TRM(ModelConfig(**overrides)).num_parameters() == expected
+
+
+def test_effective_depth_of_the_sudoku_recipe_is_42():
+    assert ModelConfig(T=3, n=6, num_layers=2).effective_depth == 42
+
+
+def test_swiglu_width_rounds_two_thirds_up_to_256():
+    assert swiglu_width(512, 4) == 1536
+    assert swiglu_width(97, 4) == 512
+
+
+def test_truncated_normal_has_the_requested_std_and_bounds():
+    torch.manual_seed(0)
+    x = truncated_normal_(torch.empty(200_000), std=0.5)
+    assert abs(x.std().item() - 0.5) < 0.01
+    assert x.abs().max().item() <= 2 * 0.5 / math.sqrt(1 - 2 * 2 * math.exp(-2) / math.sqrt(2 * math.pi) / math.erf(2 / math.sqrt(2))) + 1e-6
+
+
+def test_q_head_starts_at_zero_weight_and_bias_minus_five():
+    model = TRM(small_config())
+    assert torch.all(model.q_head.weight == 0)
+    assert torch.all(model.q_head.bias == -5)
+
+
+def test_puzzle_embedding_is_a_zero_buffer_outside_the_parameter_count():
+    model = TRM(small_config(num_puzzle_identifiers=3))
+    assert "puzzle_emb.weight" in dict(model.named_buffers())
+    assert torch.all(model.puzzle_emb.weight == 0)
+    assert all("puzzle_emb" not in name for name, _ in model.named_parameters())
+
+
+def test_stablemax_values():
+    x = torch.tensor([-3.0, -1.0, 0.0, 2.0], dtype=torch.float64)
+    assert torch.allclose(stablemax(x), torch.tensor([0.25, 0.5, 1.0, 3.0], dtype=torch.float64))
+    probabilities = log_stablemax(x.unsqueeze(0)).exp()
+    assert torch.allclose(probabilities, torch.tensor([[0.25, 0.5, 1.0, 3.0]], dtype=torch.float64) / 4.75)
+
+
+def test_act_loss_weights_q_halt_by_half_and_ignores_padding():
+    logits = torch.tensor([[[2.0, 0.0], [0.0, 2.0]], [[2.0, 0.0], [2.0, 0.0]]])
+    labels = torch.tensor([[0, 1], [0, IGNORE]])
+    q_halt = torch.tensor([0.3, -0.2])
+    total, parts, correct = act_loss(logits, labels, q_halt)
+    assert correct.tolist() == [True, True]
+    lm = -math.log(3 / 4)  # each supervised token: s = (3, 1) -> p = 3/4; mean per sequence
+    assert parts["lm_loss"].item() == pytest.approx(2 * lm)
+    bce = -math.log(torch.sigmoid(torch.tensor(0.3)).item()) - math.log(torch.sigmoid(torch.tensor(-0.2)).item())
+    assert parts["q_halt_loss"].item() == pytest.approx(bce, rel=1e-6)
+    assert total.item() == pytest.approx(2 * lm + 0.5 * bce, rel=1e-6)
+
+
+def test_no_gradient_reaches_the_first_t_minus_one_cycles():
+    """Only the last cycle carries gradient: the answer's graph holds exactly n+1 net calls."""
+    model = TRM(small_config(T=3, n=2))
+    calls = []
+    original = model.net
+
+    def counting_net(h, injection):
+        out = original(h, injection)
+        calls.append(out.requires_grad)
+        return out
+
+    model.net = counting_net
+    y, z = model.initial_carry(2)
+    model(y, z, torch.zeros(2, 12, dtype=torch.long), torch.zeros(2, dtype=torch.long))
+    assert len(calls) == 3 * (2 + 1)
+    assert calls == [False] * 6 + [True] * 3
+
+
+def test_carry_is_detached_between_supervision_steps():
+    model = TRM(small_config())
+    y, z = model.initial_carry(2)
+    y, z, logits, _, _ = model(y, z, torch.zeros(2, 12, dtype=torch.long), torch.zeros(2, dtype=torch.long))
+    assert logits.requires_grad and not y.requires_grad and not z.requires_grad
+
+
+def batch(size: int = 8, seq_len: int = 12):
+    torch.manual_seed(1)
+    inputs = torch.randint(1, 7, (size, seq_len))
+    return inputs, inputs.clone(), torch.zeros(size, dtype=torch.long)
+
+
+def test_training_halts_on_positive_q_or_at_the_cap():
+    model = TRM(small_config(halt_exploration_prob=0.0)).train()
+    carry = empty_carry(model, 8)
+    inputs, labels, ids = batch()
+    with torch.no_grad():
+        model.q_head.bias.copy_(torch.tensor([-5.0, 0.0]))  # q_halt < 0: only the cap halts
+    for step in range(1, 5):
+        carry, *_ = supervision_step(model, carry, inputs, labels, ids)
+        assert carry.steps.tolist() == [step] * 8
+        assert carry.halted.tolist() == [step == 4] * 8
+    with torch.no_grad():
+        model.q_head.bias.copy_(torch.tensor([5.0, 0.0]))  # q_halt > 0: halt after one step
+    carry, *_ = supervision_step(model, carry, inputs, labels, ids)
+    assert carry.halted.all() and carry.steps.tolist() == [1] * 8
+
+
+def test_eval_mode_only_halts_at_the_cap():
+    model = TRM(small_config()).eval()
+    with torch.no_grad():
+        model.q_head.bias.copy_(torch.tensor([5.0, 0.0]))
+    carry = empty_carry(model, 8)
+    inputs, labels, ids = batch()
+    for step in range(1, 5):
+        carry, *_ = supervision_step(model, carry, inputs, labels, ids)
+        assert carry.halted.all() == (step == 4)
+
+
+def test_exploration_forces_a_minimum_of_two_to_cap_steps():
+    model = TRM(small_config(halt_max_steps=6, halt_exploration_prob=1.0)).train()
+    with torch.no_grad():
+        model.q_head.bias.copy_(torch.tensor([5.0, 0.0]))  # would halt at once without exploration
+    inputs, labels, ids = batch(size=256)
+    carry = empty_carry(model, 256)
+    generator = torch.Generator().manual_seed(0)
+    halted_at = torch.zeros(256, dtype=torch.long)
+    for _ in range(6):
+        carry, *_ = supervision_step(model, carry, inputs, labels, ids, generator)
+        newly = carry.halted & (halted_at == 0)
+        halted_at[newly] = carry.steps[newly].long()
+        carry.halted = carry.halted & False  # keep every slot running to see when each would halt
+    assert halted_at.min() >= 2 and halted_at.max() <= 6
+    assert set(halted_at.tolist()) == {2, 3, 4, 5, 6}
+
+
+def test_halted_slots_take_new_samples_and_running_slots_keep_theirs():
+    model = TRM(small_config(halt_exploration_prob=0.0)).train()
+    carry = empty_carry(model, 2)
+    first = torch.ones(2, 12, dtype=torch.long)
+    carry, *_ = supervision_step(model, carry, first, first, torch.zeros(2, dtype=torch.long))
+    carry.halted = torch.tensor([True, False])
+    second = torch.full((2, 12), 2)
+    carry, *_ = supervision_step(model, carry, second, second, torch.zeros(2, dtype=torch.long))
+    assert carry.inputs[0].tolist() == [2] * 12 and carry.inputs[1].tolist() == [1] * 12
+    assert carry.steps.tolist() == [1, 2]
+
+
+def test_adaptive_solve_stops_samples_that_are_sure_and_all_runs_every_step():
+    model = TRM(small_config(halt_max_steps=5))
+    inputs, _, _ = batch(size=3)
+    with torch.no_grad():
+        model.q_head.bias.copy_(torch.tensor([5.0, 0.0]))
+    assert solve(model, inputs)["steps"].tolist() == [1, 1, 1]
+    assert solve(model, inputs, halt="all")["steps"].tolist() == [5, 5, 5]
+    result = solve(model, inputs, halt="all", return_trajectory=True)
+    assert [entry["step"] for entry in result["trajectory"]] == [1, 2, 3, 4, 5]
+    assert torch.equal(result["trajectory"][-1]["prediction"], result["solution"])
+
+
+def test_adaptive_and_all_agree_when_the_model_never_halts_early():
+    model = TRM(small_config(halt_max_steps=3))
+    inputs, _, _ = batch(size=4)
+    adaptive, full = solve(model, inputs), solve(model, inputs, halt="all")
+    assert torch.equal(adaptive["solution"], full["solution"])
+    assert torch.allclose(adaptive["confidence"], full["confidence"])
+
+
+def test_train_step_api_returns_a_loss_to_backpropagate():
+    model = TRM(small_config())
+    inputs, labels, _ = batch(size=4)
+    out = model.train_step(inputs, labels, max_steps=3)
+    out["loss"].backward()
+    assert model.output_head.weight.grad is not None
+    assert 0.0 <= out["accuracy"] <= 1.0
+
+
+def test_ema_update_rule():
+    model = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    ema = EMA(model, decay=0.9)
+    with torch.no_grad():
+        model.weight.fill_(3.0)
+    ema.update(model)
+    assert torch.allclose(ema.shadow["weight"], torch.full((1, 2), 0.9 * 1.0 + 0.1 * 3.0))
+
+
+def test_adam_atan2_first_step_matches_the_kernel_formula():
+    p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    p.grad = torch.tensor([0.5, -0.1])
+    AdamATan2([p], lr=0.1, betas=(0.9, 0.95), weight_decay=0.5).step()
+    m = 0.1 * torch.tensor([0.5, -0.1])
+    v = 0.05 * torch.tensor([0.5, -0.1]) ** 2
+    expected = torch.tensor([1.0, -2.0]) * (1 - 0.1 * 0.5) - (0.1 / 0.1) * torch.atan2(m, v.sqrt() / math.sqrt(0.05))
+    assert torch.allclose(p.detach(), expected)
+
+
+def test_sparse_sign_sgd_updates_only_used_rows_with_summed_gradients():
+    model = TRM(small_config(num_puzzle_identifiers=4)).train()
+    with torch.no_grad():
+        model.puzzle_emb.weight.fill_(1.0)
+    ids = torch.tensor([1, 1, 3])
+    rows = model.puzzle_emb(ids)
+    (rows * torch.tensor([[1.0], [-3.0], [2.0]])).sum().backward()
+    SparseSignSGD(model.puzzle_emb, lr=0.1, weight_decay=1.0).step()
+    table = model.puzzle_emb.weight
+    assert torch.all(table[0] == 1.0) and torch.all(table[2] == 1.0)
+    assert torch.allclose(table[1], torch.full_like(table[1], 1.0 * 0.9 + 0.1))  # grad sum -2: sign -1
+    assert torch.allclose(table[3], torch.full_like(table[3], 1.0 * 0.9 - 0.1))
+
+
+def test_learning_rate_warms_up_linearly_then_follows_the_cosine():
+    assert learning_rate(1, 1.0, 10, 110, 0.1) == pytest.approx(0.1)
+    assert learning_rate(10, 1.0, 10, 110, 0.1) == pytest.approx(1.0)
+    assert learning_rate(60, 1.0, 10, 110, 0.1) == pytest.approx(0.1 + 0.9 * 0.5)
+    assert learning_rate(110, 1.0, 10, 110, 0.1) == pytest.approx(0.1)
+    assert learning_rate(500, 1.0, 10, 110, 1.0) == pytest.approx(1.0)  # official default: constant

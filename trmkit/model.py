@@ -1,0 +1,173 @@
+"""The Tiny Recursive Model: one small network, applied recursively (paper section 4).
+
+Read against the paper (code names in brackets, see trm-reference.md):
+
+    x = input embedding of the puzzle                     (puzzle prefix + tokens, times sqrt(D))
+    repeat T times (the first T-1 without gradient):
+        repeat n times:  z <- net(z + y + x)              (z_L: the latent reasoning state)
+        y <- net(y + z)                                   (z_H: the current answer)
+    logits = output_head(y);  q_halt, q_continue = q_head(y[first position])
+
+One call of :meth:`TRM.forward` is one *supervision step*; the carry (y, z) is detached and fed
+to the next step, so gradients never cross steps (deep supervision).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .layers import Block, RotaryEmbedding, lecun_linear, truncated_normal_
+
+
+class PuzzleEmbedding(nn.Module):
+    """A table of one learned vector per puzzle identifier, trained sparsely by sign-SGD.
+
+    The table is a buffer, not a parameter: it is not counted in the model's size, not seen by
+    the main optimizer and not averaged by EMA, as in the reference. While training, the rows of
+    the current batch are gathered into a leaf tensor (``local``) whose gradient the sparse
+    optimizer reads and scatters back into the table.
+    """
+
+    def __init__(self, num_identifiers: int, width: int) -> None:
+        super().__init__()
+        self.register_buffer("weight", torch.zeros(num_identifiers, width))
+        self.local: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, identifiers: torch.Tensor) -> torch.Tensor:
+        rows = self.weight[identifiers]
+        if self.training and torch.is_grad_enabled():
+            rows = rows.detach().requires_grad_(True)
+            self.local = (identifiers, rows)
+        return rows
+
+
+class TRM(nn.Module):
+    """The recursive reasoner. ``forward`` runs one supervision step; see :mod:`trmkit.act` for
+    the halting loop around it, :meth:`solve` and :meth:`train_step` for the high-level API."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        width = config.hidden_size
+        self.prefix_len = config.puzzle_emb_len
+        length = config.seq_len + self.prefix_len
+        self.embed_scale = math.sqrt(width)
+
+        self.embed_tokens = nn.Embedding(config.vocab_size, width)
+        with torch.no_grad():
+            truncated_normal_(self.embed_tokens.weight, std=1.0 / self.embed_scale)
+        self.puzzle_emb = PuzzleEmbedding(config.num_puzzle_identifiers, width) if self.prefix_len else None
+        self.rotary = (
+            RotaryEmbedding(width // config.num_heads, length, config.rope_theta)
+            if config.pos_encodings == "rope"
+            else None
+        )
+        self.layers = nn.ModuleList(
+            Block(width, config.num_heads, config.expansion, config.mixer, length, config.rms_norm_eps)
+            for _ in range(config.num_layers)
+        )
+        self.output_head = lecun_linear(width, config.vocab_size)
+        self.q_head = nn.Linear(width, 2, bias=True)
+        with torch.no_grad():  # start by never halting early: q_halt ~ -5
+            self.q_head.weight.zero_()
+            self.q_head.bias.fill_(-5.0)
+        # Fixed initial answer and latent (buffers, never trained), broadcast over positions.
+        self.register_buffer("y_init", truncated_normal_(torch.empty(width), std=1.0))
+        self.register_buffer("z_init", truncated_normal_(torch.empty(width), std=1.0))
+
+    # -- the network and the recursion ---------------------------------------------------------
+    def net(self, h: torch.Tensor, injection: torch.Tensor) -> torch.Tensor:
+        """The one tiny network: add the injected input, then run the layers."""
+        h = h + injection
+        for layer in self.layers:
+            h = layer(h, self.rotary)
+        return h
+
+    def embed(self, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor) -> torch.Tensor:
+        """x: the puzzle-embedding prefix (row vector at position 0, zeros after) and the token
+        embeddings, scaled by sqrt(D)."""
+        tokens = self.embed_tokens(inputs)
+        if self.puzzle_emb is not None:
+            prefix = tokens.new_zeros(tokens.shape[0], self.prefix_len, tokens.shape[-1])
+            prefix[:, 0] = self.puzzle_emb(puzzle_identifiers).to(tokens.dtype)
+            tokens = torch.cat([prefix, tokens], dim=1)
+        return self.embed_scale * tokens
+
+    def latent_recursion(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One cycle: n updates of the latent z from (x, y, z), then one update of the answer y."""
+        for _ in range(self.config.n):
+            z = self.net(z, y + x)
+        y = self.net(y, z)
+        return y, z
+
+    def deep_recursion(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """T cycles; only the last carries gradient (the paper's 'no 1-step gradient' trick)."""
+        with torch.no_grad():
+            for _ in range(self.config.T - 1):
+                y, z = self.latent_recursion(x, y, z)
+        return self.latent_recursion(x, y, z)
+
+    def forward(
+        self, y: torch.Tensor, z: torch.Tensor, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One supervision step from carry (y, z). Returns the detached new carry, the token
+        logits (prefix removed), and the halting logits q_halt and q_continue (float32)."""
+        with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=self.uses_bf16(inputs.device)):
+            x = self.embed(inputs, puzzle_identifiers)
+            y, z = self.deep_recursion(x, y, z)
+            logits = self.output_head(y[:, self.prefix_len :])
+            q = self.q_head(y[:, 0]).float()
+        return y.detach(), z.detach(), logits, q[:, 0], q[:, 1]
+
+    def uses_bf16(self, device: torch.device) -> bool:
+        """bf16 autocast (fp32 master weights): on CUDA by default, anywhere if asked for."""
+        dtype = self.config.forward_dtype
+        return dtype == "bfloat16" or (dtype == "auto" and device.type == "cuda")
+
+    def initial_carry(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(y, z) for a fresh batch: the init vectors broadcast over every position."""
+        shape = (batch_size, self.config.seq_len + self.prefix_len, self.config.hidden_size)
+        return self.y_init.expand(shape).clone(), self.z_init.expand(shape).clone()
+
+    def reset_carry(self, reset: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Put the slots flagged in ``reset`` back to the init vectors, keep the others."""
+        mask = reset.view(-1, 1, 1)
+        return torch.where(mask, self.y_init.to(y.dtype), y), torch.where(mask, self.z_init.to(z.dtype), z)
+
+    # -- conveniences of the public API ----------------------------------------------------------
+    def num_parameters(self) -> int:
+        """Trainable parameters; like the paper's counts, excludes the puzzle-embedding table."""
+        return sum(p.numel() for p in self.parameters())
+
+    def solve(self, puzzle: Any, max_steps: int | None = None, halt: str = "adaptive", return_trajectory: bool = False) -> dict[str, Any]:
+        """Answer puzzles (token ids [B, seq_len] or [seq_len]); see :func:`trmkit.act.solve`."""
+        from .act import solve
+
+        return solve(self, puzzle, max_steps=max_steps, halt=halt, return_trajectory=return_trajectory)
+
+    def train_step(self, puzzle: torch.Tensor, solution: torch.Tensor, max_steps: int = 16, loss: str = "stablemax", q_loss_weight: float = 0.5) -> dict[str, Any]:
+        """Deep supervision on one batch: up to ``max_steps`` supervision steps, halting learned.
+
+        Returns ``loss`` (summed over steps and divided by the batch: call ``backward`` on it; the
+        carry is detached between steps so each step's graph is separate) and ``accuracy`` (exact
+        puzzles at the last step). This is the paper's pseudocode loop; ``trmkit train`` uses the
+        official persistent-carry scheme instead (:mod:`trmkit.train`).
+        """
+        from .act import deep_supervision
+
+        return deep_supervision(self, puzzle, solution, max_steps=max_steps, loss=loss, q_loss_weight=q_loss_weight)
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> TRM:
+        """Load weights saved by trmkit (a checkpoint directory, a run directory, or a
+        ``.safetensors`` file). Never unpickles anything."""
+        from .checkpoint import load_model
+
+        return load_model(path, device=device).model

@@ -1,0 +1,78 @@
+"""Training batches, augmented on the fly and deterministic in (seed, position).
+
+Each epoch visits every puzzle group once in a seeded random order; each visit draws one of the
+group's ``augmentations + 1`` versions (0 = the original) and the task builds that version's
+transform from (seed, group, version), so no augmented copy is ever stored and the same position
+always yields the same batch. Resuming needs only the position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .losses import IGNORE
+from .task import Examples, Task
+
+
+@dataclass
+class Batch:
+    inputs: np.ndarray
+    labels: np.ndarray  # IGNORE where unsupervised
+    puzzle_identifiers: np.ndarray
+
+
+class Sampler:
+    def __init__(self, task: Task, examples: Examples, batch_size: int, augmentations: int, seed: int) -> None:
+        self.task = task
+        self.examples = examples
+        self.batch_size = batch_size
+        self.augmentations = max(0, augmentations)
+        self.seed = seed
+        self.position = 0  # examples consumed so far
+        groups, self._group_of = np.unique(examples.groups, return_inverse=True)
+        self.group_ids = groups
+        self._members = np.argsort(self._group_of, kind="stable")
+        self._starts = np.searchsorted(self._group_of[self._members], np.arange(len(groups) + 1))
+        self._epoch = -1
+
+    def _epoch_plan(self, epoch: int) -> None:
+        """Example order and version of every example for ``epoch`` (computed once per epoch)."""
+        rng = np.random.default_rng([self.seed, epoch])
+        order = rng.permutation(len(self.group_ids))
+        versions = rng.integers(0, self.augmentations + 1, size=len(self.group_ids))
+        self._order = np.concatenate([self._members[self._starts[g] : self._starts[g + 1]] for g in order])
+        self._versions = versions[self._group_of[self._order]]
+        self._epoch = epoch
+
+    def next_batch(self) -> Batch:
+        size = len(self.examples)
+        seq_len = self.examples.inputs.shape[1]
+        inputs = np.empty((self.batch_size, seq_len), dtype=np.int64)
+        labels = np.empty_like(inputs)
+        identifiers = np.empty(self.batch_size, dtype=np.int64)
+        for slot in range(self.batch_size):
+            epoch, offset = divmod(self.position, size)
+            if epoch != self._epoch:
+                self._epoch_plan(epoch)
+            index = self._order[offset]
+            version = int(self._versions[offset])
+            group = int(self.group_ids[self._group_of[index]])
+            transform = self.task.transform(self.seed, group, version, seq_len)
+            inputs[slot] = transform.apply(self.examples.inputs[index])
+            labels[slot] = transform.apply(self.examples.labels[index])
+            identifiers[slot] = self.examples.puzzle_identifiers[index]
+            self.position += 1
+        labels[labels == self.task.spec.ignore_label_id] = IGNORE
+        return Batch(inputs, labels, identifiers)
+
+
+def evaluation_batches(task: Task, examples: Examples, batch_size: int, limit: int = 0):
+    """The test split in order, unaugmented, in batches (the first ``limit`` examples if > 0)."""
+    count = min(len(examples), limit) if limit > 0 else len(examples)
+    for start in range(0, count, batch_size):
+        stop = min(start + batch_size, count)
+        labels = examples.labels[start:stop].copy()
+        labels[labels == task.spec.ignore_label_id] = IGNORE
+        yield Batch(examples.inputs[start:stop], labels, examples.puzzle_identifiers[start:stop])

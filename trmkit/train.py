@@ -1,0 +1,251 @@
+"""The training loop of the official recipe, task-agnostic and exactly resumable.
+
+One optimizer step = one supervision step of every carry slot (:func:`trmkit.act.supervision_step`),
+loss divided by the batch size, AdamATan2 on the weights, sign-SGD on the puzzle-embedding rows,
+EMA of the weights. Metrics go to ``metrics.jsonl`` in the run directory; checkpoints are atomic
+(:mod:`trmkit.checkpoint`) and hold everything needed to continue with the same numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from . import checkpoint
+from .act import Carry, empty_carry, supervision_step
+from .config import TRMConfig
+from .dataset import Dataset
+from .errors import TrmkitError
+from .evaluate import evaluate
+from .losses import act_loss
+from .model import TRM
+from .optim import EMA, AdamATan2, SparseSignSGD, learning_rate
+from .sampler import Sampler
+from .task import Task
+
+METRICS_FILE = "metrics.jsonl"
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then MPS, then CPU; anything else is passed to torch."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise TrmkitError(f"unknown device '{name}' ({exc})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrmkitError(f"device '{name}' asked for, but this torch sees no CUDA device")
+    return device
+
+
+class Trainer:
+    """Owns the model, optimisers, EMA, carry and sampler of one run."""
+
+    def __init__(self, task: Task, config: TRMConfig, dataset: Dataset, run_dir: Path, device: torch.device) -> None:
+        self.task = task
+        self.config = config
+        self.dataset = dataset
+        self.run_dir = Path(run_dir)
+        self.device = device
+        train = config.train
+        config.model.vocab_size = dataset.vocab_size
+        config.model.seq_len = dataset.seq_len
+        config.model.num_puzzle_identifiers = dataset.num_puzzle_identifiers
+
+        torch.manual_seed(train.seed)
+        self.model = TRM(config.model).to(device).train()
+        self.forward = torch.compile(self.model) if train.compile else self.model
+        params = list(self.model.parameters())
+        if train.optimizer == "adam_atan2":
+            self.optimizer: torch.optim.Optimizer = AdamATan2(params, lr=train.lr, betas=(train.beta1, train.beta2), weight_decay=train.weight_decay)
+        else:
+            self.optimizer = torch.optim.AdamW(params, lr=train.lr, betas=(train.beta1, train.beta2), weight_decay=train.weight_decay)
+        self.sparse = (
+            SparseSignSGD(self.model.puzzle_emb, train.puzzle_emb_lr, train.puzzle_emb_weight_decay)
+            if self.model.puzzle_emb is not None
+            else None
+        )
+        self.ema = EMA(self.model, train.ema_decay) if train.ema else None
+        self.sampler = Sampler(task, dataset.splits["train"], train.batch_size, config.data.augmentations, train.seed)
+        self.carry = empty_carry(self.model, train.batch_size, device)
+        self.exploration = torch.Generator().manual_seed(train.seed)
+        self.step = 0
+
+    # -- one step -------------------------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        """One optimizer step; returns the metrics of the slots that halted in it."""
+        train = self.config.train
+        self.step += 1
+        lr = learning_rate(self.step, train.lr, train.lr_warmup_steps, train.steps, train.lr_min_ratio)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        if self.sparse is not None:
+            self.sparse.lr = learning_rate(self.step, train.puzzle_emb_lr, train.lr_warmup_steps, train.steps, train.lr_min_ratio)
+
+        batch = self.sampler.next_batch()
+        as_tensor = lambda array: torch.as_tensor(array, device=self.device)  # noqa: E731
+        self.carry, logits, q_halt, _ = supervision_step(
+            self.forward, self.carry, as_tensor(batch.inputs), as_tensor(batch.labels), as_tensor(batch.puzzle_identifiers), self.exploration
+        )
+        loss, parts, correct = act_loss(logits, self.carry.labels, q_halt, train.loss, train.q_loss_weight)
+        if not torch.isfinite(loss):
+            raise TrmkitError(
+                f"the loss became {loss.item()} at step {self.step}; the last checkpoint is kept. "
+                "Try a lower train.lr or more train.lr_warmup_steps."
+            )
+        (loss / train.batch_size).backward()
+        self.optimizer.step()
+        if self.sparse is not None:
+            self.sparse.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update(self.model)
+        return self._step_metrics(loss, parts, correct, logits, q_halt, lr)
+
+    @torch.no_grad()
+    def _step_metrics(self, loss, parts, correct, logits, q_halt, lr) -> dict[str, float]:
+        halted = self.carry.halted
+        count = max(1, int(halted.sum()))
+        mask = self.carry.labels != -100
+        token_accuracy = ((logits.argmax(-1) == self.carry.labels) & mask).sum(-1) / mask.sum(-1).clamp_min(1)
+        batch = self.config.train.batch_size
+        return {
+            "step": self.step,
+            "lr": lr,
+            "loss": loss.item() / batch,
+            "lm_loss": parts["lm_loss"].item() / batch,
+            "q_halt_loss": parts["q_halt_loss"].item() / batch,
+            "halted": int(halted.sum()),
+            "accuracy": float(token_accuracy[halted].sum()) / count,
+            "exact_accuracy": float((correct & halted).sum()) / count,
+            "q_halt_accuracy": float((((q_halt > 0) == correct) & halted).sum()) / count,
+            "steps": float(self.carry.steps[halted].sum()) / count,
+        }
+
+    # -- evaluation and weights -----------------------------------------------------------------
+    def eval_model(self) -> TRM:
+        """The model evaluation and checkpoints use: a copy holding the EMA weights, if any."""
+        if self.ema is None:
+            return self.model
+        model = copy.deepcopy(self.model)
+        self.ema.copy_to(model)
+        return model.eval()
+
+    def evaluate(self) -> dict[str, Any]:
+        train = self.config.train
+        return evaluate(self.eval_model(), self.task, self.dataset.splits["test"], batch_size=min(256, train.batch_size * 4), limit=train.eval_examples)
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def save(self) -> Path:
+        state_tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        names = {id(p): name for name, p in self.model.named_parameters()}
+        for p, state in self.optimizer.state.items():
+            for key, value in state.items():
+                state_tensors[f"optim.{names[id(p)]}.{key}"] = torch.as_tensor(value)
+        if self.ema is not None:
+            state_tensors.update({f"ema.{k}": v for k, v in self.ema.shadow.items()})
+        state_tensors.update({f"carry.{k}": v for k, v in self.carry.tensors().items()})
+        state_tensors["rng.exploration"] = self.exploration.get_state()
+        state = {"step": self.step, "sampler_position": self.sampler.position, "dataset": self.dataset.manifest.get("files", {})}
+        return checkpoint.save(self.run_dir, self.step, self.eval_model().state_dict(), self.config, state_tensors, state)
+
+    def restore(self, location: Path) -> None:
+        tensors, state = checkpoint.load_state(location)
+        if state.get("dataset") != self.dataset.manifest.get("files", {}):
+            raise TrmkitError(f"{location}: the checkpoint was trained on a different dataset than the one given")
+        try:
+            self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+            params = dict(self.model.named_parameters())
+            for key, value in tensors.items():
+                if key.startswith("optim."):
+                    name, field = key[6:].rsplit(".", 1)
+                    self.optimizer.state[params[name]][field] = value if field == "step" else value.to(self.device)
+                elif key.startswith("ema.") and self.ema is not None:
+                    self.ema.shadow[key[4:]] = value.to(self.device)
+            self.carry = Carry(**{f.name: tensors[f"carry.{f.name}"].to(self.device) for f in dataclasses.fields(Carry)})
+            self.exploration.set_state(tensors["rng.exploration"])
+        except (KeyError, RuntimeError) as exc:
+            raise TrmkitError(f"{location}: training state does not fit this run's config ({exc})") from None
+        self.step = int(state["step"])
+        self.sampler.position = int(state["sampler_position"])
+
+
+def train(
+    task: Task,
+    config: TRMConfig,
+    dataset: Dataset,
+    run_dir: Path,
+    device: torch.device,
+    resume: bool = False,
+    on_step: Callable[[dict[str, Any]], None] | None = None,
+    on_eval: Callable[[dict[str, Any]], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Trainer:
+    """Train until ``config.train.steps`` (continuing from the latest checkpoint if ``resume``).
+
+    Logs every ``log_every`` steps, evaluates every ``eval_every`` and at the end, checkpoints
+    every ``checkpoint_every`` and at the end (or when ``should_stop`` says so).
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(task, config, dataset, run_dir, device)
+    metrics_path = run_dir / METRICS_FILE
+    if resume:
+        location = checkpoint.resolve(run_dir)
+        trainer.restore(location)
+        _truncate_metrics(metrics_path, trainer.step)
+    (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    train_config = config.train
+    started = time.perf_counter()
+    first_step = trainer.step
+    with open(metrics_path, "a") as log:
+        def write(record: dict[str, Any]) -> None:
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+
+        while trainer.step < train_config.steps:
+            metrics = trainer.train_step()
+            elapsed = time.perf_counter() - started
+            metrics["examples_per_s"] = (trainer.step - first_step) * train_config.batch_size / max(elapsed, 1e-9)
+            metrics["elapsed_s"] = elapsed
+            last = trainer.step == train_config.steps
+            if trainer.step % max(1, train_config.log_every) == 0 or last:
+                write(metrics)
+            if on_step:
+                on_step(metrics)
+            stop = should_stop()
+            if (train_config.eval_every and trainer.step % train_config.eval_every == 0) or last:
+                results = {"step": trainer.step, "eval": trainer.evaluate()}
+                write(results)
+                if on_eval:
+                    on_eval(results)
+            if (train_config.checkpoint_every and trainer.step % train_config.checkpoint_every == 0) or last or stop:
+                trainer.save()
+            if stop:
+                break
+    return trainer
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop log lines written after the checkpoint we resume from (they will be redone)."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                kept.append(line)
+        except json.JSONDecodeError:
+            continue
+    path.write_text("".join(f"{line}\n" for line in kept))
