@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable, Iterable
@@ -64,13 +65,16 @@ class Registry:
         """Load one plugin: ``load()`` imports and returns the plugin (a module or an object)."""
         info = PluginInfo(name=name, distribution=distribution, version=version)
         self.plugins.append(info)
-        if name in blocked_names() or distribution in blocked_names():
+        blocked = blocked_names()
+        if canonical(name) in blocked or canonical(distribution) in blocked:
             info.status = "disabled"
             info.error = f"blocked by {DISABLE_ENV}"
             return info
         try:
             plugin = load()
-            self.manager.register(plugin, name=name)
+            # Named by distribution too: two distributions may both call their entry point
+            # "sudoku", and that must surface as a task conflict, not a pluggy name clash.
+            self.manager.register(plugin, name=f"{distribution}:{name}")
         except Exception as exc:  # noqa: BLE001 - a broken plugin must never break trmkit
             info.fail(f"failed to load: {describe(exc)}")
             return info
@@ -84,9 +88,12 @@ class Registry:
         if declare is None:
             return
         try:
-            specs = list(declare() or [])
+            specs = declare()
         except Exception as exc:  # noqa: BLE001
             info.fail(f"trmkit_tasks raised {describe(exc)}")
+            return
+        if not isinstance(specs, (list, tuple)):
+            info.fail(f"trmkit_tasks returned {type(specs).__name__}, not a list of TaskSpec")
             return
         for spec in specs:
             if not isinstance(spec, TaskSpec):
@@ -138,6 +145,15 @@ class Registry:
             raise PluginError(entry.conflict)
         tokenizer = self._first(name, "trmkit_tokenizer", Tokenizer)
         decoder = self._first(name, "trmkit_decoder", Decoder)
+        augmenters = self._collect(name, "trmkit_augmenters", Augmenter)
+        validators = self._collect(name, "trmkit_validators", Validator)
+        # Checked after the hooks ran, since running them may fail the plugin: a task whose own
+        # plugin is broken is refused rather than used with some of its roles missing.
+        if entry.plugin.status != "ok":
+            raise PluginError(
+                f"task '{name}' is unavailable: its plugin '{entry.plugin.name}' "
+                f"({entry.plugin.distribution}) failed: {entry.plugin.error}"
+            )
         missing = [role for role, found in (("tokenizer", tokenizer), ("decoder", decoder)) if found is None]
         if missing:
             raise PluginError(
@@ -148,8 +164,8 @@ class Registry:
             spec=entry.spec,
             tokenizer=tokenizer,
             decoder=decoder,
-            augmenters=self._collect(name, "trmkit_augmenters", Augmenter),
-            validators=self._collect(name, "trmkit_validators", Validator),
+            augmenters=augmenters,
+            validators=validators,
             plugin=entry.plugin.distribution,
         )
 
@@ -201,7 +217,12 @@ def describe(exc: BaseException) -> str:
 
 
 def blocked_names() -> set[str]:
-    return {name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()}
+    return {canonical(name) for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip()}
+
+
+def canonical(name: str) -> str:
+    """Compare names as packaging does: "Trmkit_Foo" blocks the distribution "trmkit-foo"."""
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
 
 
 def entry_points() -> Iterable[metadata.EntryPoint]:

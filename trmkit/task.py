@@ -57,6 +57,9 @@ class Examples:
     puzzle_identifiers: np.ndarray
 
     def __post_init__(self) -> None:
+        # One integer type everywhere: token ids become torch int64 indices and loss targets.
+        for name in ("inputs", "labels", "groups", "puzzle_identifiers"):
+            setattr(self, name, np.asarray(getattr(self, name), dtype=np.int64))
         n = len(self.inputs)
         if self.inputs.shape != self.labels.shape or self.inputs.ndim != 2:
             raise ValueError("inputs and labels must be [N, seq_len] arrays of the same shape")
@@ -102,7 +105,8 @@ class Decoder(Protocol):
         ...
 
     def render(self, grid: Any, *, color: bool = False) -> str:
-        """Text for a terminal (``color``) or for pipes and files (plain, parseable again)."""
+        """Text for a terminal (``color``: ANSI escape codes) or for pipes and files (plain,
+        parseable again by the task's parser)."""
         ...
 
     def to_json(self, grid: Any) -> Any:
@@ -264,6 +268,8 @@ def coerce(value: Any, annotation: Any, what: str) -> Any:
                     return False
                 raise ValueError(value)
             return bool(value)
+        if kind in ("int", "float") and isinstance(value, bool):
+            raise ValueError(value)  # bool is an int to Python, but "steps=true" is a mistake
         if kind == "int":
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError(value)
@@ -272,8 +278,11 @@ def coerce(value: Any, annotation: Any, what: str) -> Any:
             return float(value)
         if kind == "str":
             return str(value)
-        if kind in ("str|None", "Optional[str]") and value is not None:
-            return str(value)
+        optional = kind.removesuffix("|None")
+        if optional != kind:  # "int | None" and friends: empty or "none" means None
+            if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
+                return None
+            return coerce(value, optional, what)
     except (TypeError, ValueError):
         raise ConfigError(f"{what} must be {kind}, got {value!r}") from None
     return value

@@ -1,0 +1,101 @@
+"""Training end to end on the small fixture task: exact resume, checkpoints, train/solve/eval CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from trmkit import dataset, get_task, load_config
+from trmkit.checkpoint import load_model, resolve
+from trmkit.cli import main
+from trmkit.train import train
+
+CPU = torch.device("cpu")
+SETTINGS = ["train.steps=8", "train.checkpoint_every=4", "train.eval_every=4", "train.log_every=1", "train.batch_size=4", "data.augmentations=10"]
+
+
+def build(task_name: str):
+    task = get_task(task_name)
+    return task, dataset.build(task, task.dataset_options({"train_size": 12, "test_size": 4}), seed=0)
+
+
+def metrics_without_timing(run_dir: Path) -> list[dict]:
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    for record in records:
+        record.pop("examples_per_s", None)
+        record.pop("elapsed_s", None)
+    return records
+
+
+def test_a_resumed_run_continues_with_the_same_numbers(fake_task, tmp_path):
+    task, data = build(fake_task)
+    whole = train(task, load_config(task, "tiny", SETTINGS), data, tmp_path / "whole", CPU)
+
+    steps_seen = []
+    interrupted = tmp_path / "interrupted"
+    train(task, load_config(task, "tiny", SETTINGS), data, interrupted, CPU, on_step=lambda m: steps_seen.append(m["step"]), should_stop=lambda: len(steps_seen) == 3)
+    assert resolve(interrupted).name == "step-0000003"
+    resumed = train(task, load_config(task, "tiny", SETTINGS), data, interrupted, CPU, resume=True)
+
+    assert resumed.step == whole.step == 8
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+    for name, value in whole.ema.shadow.items():
+        assert torch.equal(value, resumed.ema.shadow[name]), name
+    assert metrics_without_timing(interrupted) == metrics_without_timing(tmp_path / "whole")
+
+
+def test_checkpoints_hold_ema_weights_and_load_without_the_trainer(fake_task, tmp_path):
+    task, data = build(fake_task)
+    trainer = train(task, load_config(task, "tiny", SETTINGS), data, tmp_path, CPU)
+    loaded = load_model(tmp_path, task=fake_task)
+    assert loaded.config.model == trainer.config.model
+    for name, value in trainer.ema.shadow.items():
+        assert torch.equal(loaded.model.state_dict()[name], value)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("step-*")) == ["step-0000004", "step-0000008"]
+
+
+def test_a_checkpoint_of_another_task_is_refused(fake_task, tmp_path):
+    task, data = build(fake_task)
+    train(task, load_config(task, "tiny", ["train.steps=1"]), data, tmp_path, CPU)
+    with pytest.raises(Exception, match="not 'sudoku'"):
+        load_model(tmp_path, task="sudoku")
+
+
+def test_train_then_solve_and_eval_through_the_cli(fake_task, tmp_path):
+    runner = CliRunner()
+    run_dir = tmp_path / "run"
+    result = runner.invoke(main, ["train", fake_task, "--config", "tiny", "--steps", "6", "--out", str(run_dir), "--set", "train.eval_every=3", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["step"] == 6 and Path(summary["checkpoint"]).name == "step-0000006"
+    assert "train" in result.stderr  # the progress bar and logs go to stderr
+
+    again = runner.invoke(main, ["train", fake_task, "--config", "tiny", "--out", str(run_dir)])
+    assert again.exit_code == 2 and "--resume" in again.stderr
+
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text("1234341.2.414.23\n")
+    solved = runner.invoke(main, ["solve", fake_task, str(puzzle), "--model", str(run_dir), "--json", "--trajectory"])
+    assert solved.exit_code in (0, 1), solved.output
+    records = json.loads(solved.stdout)
+    assert len(records) == 1 and records[0]["source"].endswith("p.txt:1")
+    assert 1 <= records[0]["steps"] == len(records[0]["trajectory"])
+    assert records[0]["valid"] == (solved.exit_code == 0)
+
+    evaluated = runner.invoke(main, ["eval", fake_task, "--model", str(run_dir), "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    metrics = json.loads(evaluated.stdout)
+    assert metrics["examples"] > 0 and 0 <= metrics["exact_accuracy"] <= 1
+
+
+def test_solve_rejects_a_missing_model_with_one_line(fake_task, tmp_path):
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text("1234341.2.414.23\n")
+    result = CliRunner().invoke(main, ["solve", fake_task, str(puzzle), "--model", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("Error:") and len(result.stderr.strip().splitlines()) == 1

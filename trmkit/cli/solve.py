@@ -1,0 +1,222 @@
+"""``trmkit solve`` and ``trmkit eval``: use a trained model on puzzles and on held-out data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from ..errors import InputError
+from ..task import Puzzle, Task
+from .common import emit_json, json_option, load_task, read_puzzles, stderr, task_argument
+from .train import DEVICE_HELP
+
+BATCH = 256
+
+
+def model_option(function: Any) -> Any:
+    return click.option("--model", "-m", "model_path", required=True, type=click.Path(path_type=Path), help="A checkpoint: run directory, checkpoint folder or .safetensors file.")(function)
+
+
+def device_option(function: Any) -> Any:
+    return click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)(function)
+
+
+def halt_option(function: Any) -> Any:
+    return click.option(
+        "--halt", type=click.Choice(["adaptive", "all"]), default="adaptive", show_default=True,
+        help="adaptive: stop each puzzle once the model's halting head is sure; all: run every supervision step (the official protocol).",
+    )(function)
+
+
+def load_for(task: Task, model_path: Path, device: str) -> Any:
+    """Load a checkpoint for ``task`` on ``device`` (a model of another task is refused)."""
+    from ..checkpoint import load_model
+    from ..train import resolve_device
+
+    return load_model(model_path, device=resolve_device(device), task=task.name)
+
+
+def encode(task: Task, puzzles: list[Puzzle], seq_len: int) -> np.ndarray:
+    rows = []
+    for puzzle in puzzles:
+        tokens = np.asarray(task.tokenizer.encode(puzzle.question)).reshape(-1)
+        if tokens.shape[0] != seq_len:
+            raise InputError(f"{puzzle.source}: the puzzle has {tokens.shape[0]} tokens; this model reads {seq_len}")
+        rows.append(tokens)
+    return np.stack(rows)
+
+
+def solve_all(task: Task, loaded: Any, puzzles: list[Puzzle], halt: str, max_steps: int | None, trajectory: bool) -> list[dict[str, Any]]:
+    """Solve, decode and validate every puzzle; one result record per puzzle."""
+    from ..act import solve
+
+    tokens = encode(task, puzzles, loaded.config.model.seq_len)
+    records = []
+    for start in range(0, len(puzzles), BATCH):
+        chunk = puzzles[start : start + BATCH]
+        result = solve(loaded.model, tokens[start : start + BATCH], max_steps=max_steps, halt=halt, return_trajectory=trajectory)
+        for i, puzzle in enumerate(chunk):
+            answer = task.decoder.decode(result["solution"][i].cpu().numpy(), puzzle)
+            verdict = task.validate(puzzle, answer)
+            record = {
+                "source": puzzle.source,
+                "answer": answer,
+                "valid": verdict.ok,
+                "reason": verdict.reason,
+                "confidence": float(result["confidence"][i]),
+                "steps": int(result["steps"][i]),
+            }
+            if trajectory:
+                record["trajectory"] = [
+                    {"step": entry["step"], "q_hat": float(entry["q_hat"][i]), "answer": task.decoder.decode(entry["prediction"][i].cpu().numpy(), puzzle)}
+                    for entry in result["trajectory"]
+                    if entry["step"] <= record["steps"]
+                ]
+            records.append(record)
+    return records
+
+
+def show(task: Task, record: dict[str, Any], color: bool) -> None:
+    """One puzzle's result for people: header, answer grid, optionally the refinement."""
+    verdict = "solved" if record["valid"] else f"not solved: {record['reason']}"
+    click.echo(f"# {record['source']}: {verdict} (confidence {record['confidence']:.3f}, {record['steps']} steps)")
+    for entry in record.get("trajectory", []):
+        click.echo(f"## step {entry['step']}: q_hat {entry['q_hat']:+.3f}")
+        click.echo(task.decoder.render(entry["answer"], color=color))
+    if "trajectory" in record:
+        click.echo("## answer")
+    click.echo(task.decoder.render(record["answer"], color=color))
+
+
+def record_json(task: Task, record: dict[str, Any]) -> dict[str, Any]:
+    data = dict(record, answer=task.decoder.to_json(record["answer"]))
+    if "trajectory" in record:
+        data["trajectory"] = [dict(entry, answer=task.decoder.to_json(entry["answer"])) for entry in record["trajectory"]]
+    return data
+
+
+def interactive_puzzles(task: Task):
+    """Puzzles typed (or piped) one after another: lines are gathered until they parse; an
+    empty line ends a puzzle that does not, and its error is shown."""
+    buffer: list[str] = []
+    number = 0
+    stderr.print(f"enter {task.name} puzzles ({'; '.join(task.spec.formats)}); Ctrl-D ends")
+    for line in sys.stdin:
+        if line.strip():
+            buffer.append(line)
+        if not buffer:
+            continue
+        number += 1 if len(buffer) == 1 and line.strip() else 0
+        try:
+            puzzles = task.spec.parse("".join(buffer), f"<stdin #{number}>")
+        except InputError as exc:
+            if not line.strip():
+                stderr.print(f"[red]Error:[/] {exc}")
+                buffer = []
+            continue
+        if puzzles:
+            buffer = []
+            yield from puzzles
+
+
+@click.command("solve")
+@task_argument
+@click.argument("puzzle_file", metavar="PUZZLE", required=False, default=None)
+@model_option
+@halt_option
+@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Supervision steps at most [default: the model's N_sup].")
+@click.option("--trajectory", is_flag=True, help="Show the answer after every supervision step.")
+@click.option("--interactive", "-i", is_flag=True, help="Read puzzles from stdin one after another and answer each at once.")
+@device_option
+@json_option
+def solve_command(task_name: str, puzzle_file: str | None, model_path: Path, halt: str, max_steps: int | None, trajectory: bool, interactive: bool, device: str, as_json: bool) -> None:
+    """Solve the puzzles in PUZZLE (a file, or - for stdin) with a trained model.
+
+    Each answer is printed as the task renders it, with the task's own verdict on it, the
+    model's confidence (sigmoid of its halting logit) and the supervision steps it took. The
+    exit status is 0 when every answer is valid and 1 otherwise.
+
+    \b
+    Examples:
+      trmkit solve sudoku puzzle.txt --model runs/sudoku-small
+      cat puzzles.csv | trmkit solve sudoku - --model runs/sudoku-small --json
+      trmkit solve sudoku puzzle.txt --model runs/sudoku-small --trajectory --halt all
+      trmkit solve sudoku --interactive --model runs/sudoku-small
+    """
+    task = load_task(task_name)
+    if not interactive and puzzle_file is None:
+        raise click.UsageError("give a PUZZLE file (or - for stdin), or --interactive")
+    loaded = load_for(task, model_path, device)
+    color = sys.stdout.isatty()
+    if interactive:
+        all_valid = True
+        for puzzle in interactive_puzzles(task):
+            record = solve_all(task, loaded, [puzzle], halt, max_steps, trajectory)[0]
+            all_valid &= record["valid"]
+            emit_json(record_json(task, record)) if as_json else show(task, record, color)
+        sys.exit(0 if all_valid else 1)
+    puzzles = read_puzzles(task, puzzle_file)
+    records = solve_all(task, loaded, puzzles, halt, max_steps, trajectory)
+    if as_json:
+        emit_json([record_json(task, record) for record in records])
+    else:
+        for record in records:
+            show(task, record, color)
+    solved = sum(record["valid"] for record in records)
+    stderr.print(f"{solved} of {len(records)} answers valid ({loaded.path})")
+    sys.exit(0 if solved == len(records) else 1)
+
+
+@click.command("eval")
+@task_argument
+@model_option
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None, help="A dataset built by 'trmkit data build' [default: the model's own default dataset, rebuilt from its seed].")
+@click.option("--split", default="test", show_default=True, help="Which split to evaluate.")
+@click.option("--limit", type=click.IntRange(min=0), default=0, help="Evaluate the first N examples only (0: all).")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Supervision steps at most [default: the model's N_sup].")
+@device_option
+@json_option
+def eval_command(task_name: str, model_path: Path, data_dir: Path | None, split: str, limit: int, max_steps: int | None, device: str, as_json: bool) -> None:
+    """Measure a trained model on held-out data: exact accuracy, token accuracy and halting.
+
+    Runs every supervision step (the official protocol) and reads off, from the same pass,
+    what adaptive halting would answer and how many steps it would take.
+
+    \b
+    Examples:
+      trmkit eval sudoku --model runs/sudoku-small
+      trmkit eval sudoku --model runs/sudoku-small --data data/sudoku-hard --json
+    """
+    from .. import dataset
+    from ..evaluate import evaluate
+
+    task = load_task(task_name)
+    loaded = load_for(task, model_path, device)
+    if data_dir is not None:
+        data = dataset.load(data_dir, task=task.name)
+    else:
+        data_config = loaded.config.data
+        with stderr.status(f"building the model's default {task.name} dataset (seed {data_config.seed})"):
+            data = dataset.build(task, task.dataset_options(data_config.options), data_config.seed)
+    if split not in data.splits:
+        raise InputError(f"the dataset has no split '{split}' (it has: {', '.join(data.splits)})")
+    if data.seq_len != loaded.config.model.seq_len:
+        raise InputError(f"the dataset's puzzles have {data.seq_len} tokens; this model reads {loaded.config.model.seq_len}")
+    with stderr.status(f"evaluating on {split}"):
+        metrics = evaluate(loaded.model, task, data.splits[split], limit=limit, max_steps=max_steps)
+    metrics = {"task": task.name, "model": str(loaded.path), "split": split, **metrics}
+    if as_json:
+        emit_json(metrics)
+        return
+    click.echo(f"examples: {metrics['examples']}")
+    click.echo(f"exact accuracy: {metrics['exact_accuracy']:.4f}")
+    click.echo(f"token accuracy: {metrics['token_accuracy']:.4f}")
+    click.echo(f"adaptive halting: exact accuracy {metrics['adaptive_exact_accuracy']:.4f}, mean steps {metrics['adaptive_mean_steps']:.2f}")
+    click.echo(f"halting head accuracy: {metrics['q_halt_accuracy']:.4f}")
+
+
+COMMANDS = [solve_command, eval_command]

@@ -1,0 +1,183 @@
+"""``trmkit train``: train a task's model, with progress, periodic evaluation and checkpoints."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import config as configuration
+from ..errors import ConfigError, InputError
+from .common import emit_json, json_option, load_task, sets_option, stderr, task_argument
+
+DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps."
+
+
+def default_config_name(device: Any) -> str:
+    """The paper's config needs a GPU (~31 GFLOP per example and step for Sudoku: hours per
+    thousand steps on a 2-core CPU), so CPUs get the task's ``small`` config."""
+    return "paper" if device.type == "cuda" else "small"
+
+
+def prepare_dataset(task: Any, config: configuration.TRMConfig, data_dir: Path | None, run_dir: Path) -> Any:
+    """The dataset to train on: ``--data``, or the task's default built into ``RUN/data`` (reused
+    when it was built with the same options and seed)."""
+    from .. import dataset
+
+    if data_dir is not None:
+        return dataset.load(data_dir, task=task.name)
+    options = task.dataset_options(config.data.options)
+    target = run_dir / "data"
+    if (target / "manifest.json").is_file():
+        existing = dataset.load(target, task=task.name)
+        if existing.manifest.get("builder_options") == dataset.options_record(options) and existing.manifest.get("seed") == config.data.seed:
+            return existing
+    with stderr.status(f"building the default {task.name} dataset (seed {config.data.seed})"):
+        built = dataset.build(task, options, config.data.seed)
+        dataset.save(built, target)
+    counts = ", ".join(f"{split} {count}" for split, count in built.manifest["counts"].items())
+    stderr.print(f"dataset: {counts} examples in {target}")
+    return built
+
+
+class StopRequest:
+    """SIGINT/SIGTERM ask the loop to finish its step, checkpoint and exit cleanly."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopRequest:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (e.g. inside some test runners)
+                pass
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:  # a second Ctrl-C means now
+            raise KeyboardInterrupt
+        self.requested = True
+        stderr.print("[yellow]stopping after this step; writing a checkpoint...[/]")
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def __call__(self) -> bool:
+        return self.requested
+
+
+@click.command("train")
+@task_argument
+@click.option("--config", "-c", "config_name", default=None, metavar="NAME|PATH", help="Named config of the task or a YAML file [default: paper on CUDA, small otherwise].")
+@sets_option("Override a setting, e.g. --set train.lr=3e-4 --set model.n=4 (repeatable).")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None, help="A dataset built by 'trmkit data build' [default: build the task's default into OUT/data].")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Run directory for checkpoints and metrics [default: runs/TASK-CONFIG].")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimizer steps (overrides train.steps).")
+@click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint.")
+@click.option("--seed", type=int, default=None, help="Training seed (overrides train.seed).")
+@json_option
+def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_dir: Path | None, out: Path | None, steps: int | None, device: str, resume: bool, seed: int | None, as_json: bool) -> None:
+    """Train a Tiny Recursive Model on TASK.
+
+    With no --data the task's default dataset is generated (offline, seeded). Progress goes to
+    stderr; metrics are appended to OUT/metrics.jsonl; checkpoints (atomic, resumable) go to
+    OUT/checkpoints. Ctrl-C finishes the current step, writes a checkpoint and exits; continue
+    with --resume. The final summary goes to stdout.
+
+    \b
+    Examples:
+      trmkit train sudoku                          # small config on CPU, paper on a GPU
+      trmkit train sudoku --config tiny --steps 20 --out runs/try
+      trmkit train sudoku --set train.lr=3e-4 --set model.n=4
+      trmkit train sudoku --out runs/try --resume
+    """
+    from ..train import resolve_device, train as run_training
+
+    task = load_task(task_name)
+    torch_device = resolve_device(device)
+    name = config_name or default_config_name(torch_device)
+    if config_name is None:
+        stderr.print(f"config: '{name}' (default on {torch_device.type}; choose with --config)")
+    overrides = list(sets) + ([f"train.steps={steps}"] if steps else []) + ([f"train.seed={seed}"] if seed is not None else [])
+    config = configuration.load_config(task, name, overrides)
+    run_dir = out or Path("runs") / f"{task.name}-{Path(name).stem}"
+    has_checkpoints = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("step-*"))
+    if resume and not has_checkpoints:
+        raise InputError(f"{run_dir}: nothing to resume (no checkpoints there)")
+    if has_checkpoints and not resume:
+        raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+
+    dataset = prepare_dataset(task, config, data_dir, run_dir)
+    stderr.print(
+        f"training {task.name} on {torch_device}: {config.train.steps} steps, batch {config.train.batch_size}, "
+        f"T={config.model.T} n={config.model.n} hidden {config.model.hidden_size} ({config.model.mixer})"
+    )
+    with StopRequest() as stop, _progress(config.train.steps) as report:
+        trainer = run_training(task, config, dataset, run_dir, torch_device, resume=resume, on_step=report.step, on_eval=report.evaluation, should_stop=stop)
+    summary = {
+        "task": task.name,
+        "run_dir": str(run_dir),
+        "checkpoint": str(_latest(run_dir)),
+        "step": trainer.step,
+        "parameters": trainer.model.num_parameters(),
+        "eval": report.last_eval,
+    }
+    if stop.requested:
+        stderr.print(f"stopped at step {trainer.step}; continue with: trmkit train {task.name} --out {run_dir} --resume" + (f" --config {config_name}" if config_name else ""))
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(f"run: {run_dir}")
+    click.echo(f"checkpoint: {summary['checkpoint']}")
+    if report.last_eval:
+        metrics = report.last_eval
+        click.echo(f"step {trainer.step}: exact accuracy {metrics['exact_accuracy']:.4f}, token accuracy {metrics['token_accuracy']:.4f} ({metrics['examples']} test examples)")
+
+
+def _latest(run_dir: Path) -> Path:
+    from ..checkpoint import resolve
+
+    return resolve(run_dir)
+
+
+class _progress:
+    """A rich progress bar on stderr: step, loss, exact accuracy of halted samples, examples/s."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.total = total
+        self.last_eval: dict[str, Any] | None = None
+        self.bar = Progress(
+            TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stats]}"), TimeRemainingColumn(),
+            console=stderr, transient=False,
+        )
+        self.task_id = self.bar.add_task("train", total=total, stats="")
+
+    def __enter__(self) -> _progress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.stop()
+
+    def step(self, metrics: dict[str, Any]) -> None:
+        stats = f"loss {metrics['loss']:.3f}  exact {metrics['exact_accuracy']:.3f}  {metrics['examples_per_s']:.0f} ex/s"
+        self.bar.update(self.task_id, completed=metrics["step"], stats=stats)
+
+    def evaluation(self, results: dict[str, Any]) -> None:
+        self.last_eval = results["eval"]
+        e = self.last_eval
+        self.bar.console.print(
+            f"eval @ {results['step']}: exact {e['exact_accuracy']:.4f}  token {e['token_accuracy']:.4f}  "
+            f"adaptive exact {e['adaptive_exact_accuracy']:.4f} in {e['adaptive_mean_steps']:.2f} steps"
+        )
+
+
+COMMANDS = [train]
