@@ -378,3 +378,31 @@ def test_other_inputs_get_clear_errors(tmp_path: Path) -> None:
     tensors, _ = read_weights(Path(convert_official(run / f"step_{STEP}", tmp_path / "m").path) / MODEL_FILE)
     assert all(t.dtype == torch.float32 for t in tensors.values())
     assert not np.isnan(sum(float(t.abs().sum()) for t in tensors.values()))
+
+
+def test_a_converted_sudoku_model_solves_through_the_cli_as_through_the_api(tmp_path: Path) -> None:
+    """The mlp_t fixture has Sudoku's shape (vocab 11, 81 cells): convert it for the sudoku task
+    and `trmkit solve` must answer exactly what the converted model computes (which the parity
+    tests tie to the official outputs)."""
+    from trmkit import get_task
+
+    checkpoint = official_run(tmp_path, "mlp_t")
+    out = tmp_path / "converted"
+    assert invoke("convert", "official", checkpoint, "--out", out, "--task", "sudoku").exit_code == 0
+    puzzles = tmp_path / "p.txt"
+    puzzles.write_text(
+        "..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3..\n"
+        "2...8.3...6..7..84.3.5..2.9...1.54.8.........4.27.6...3.1..7.4.72..4..6...4.1...3\n"
+    )
+    solved = invoke("solve", "sudoku", puzzles, "--model", out, "--json", "--halt", "all", "--max-steps", "3")
+    assert solved.exit_code in (0, 1), solved.output
+    records = json.loads(solved.stdout)
+
+    task = get_task("sudoku")
+    model = load_model(out, task="sudoku").model
+    tokens = np.stack([task.tokenizer.encode(p.question) for p in task.spec.parse(puzzles.read_text(), "p")])
+    expected = act.solve(model, tokens, max_steps=3, halt="all")
+    for record, solution, confidence in zip(records, expected["solution"], expected["confidence"]):
+        assert record["steps"] == 3
+        assert record["answer"] == task.decoder.to_json(task.decoder.decode(solution.numpy(), None))
+        assert record["confidence"] == pytest.approx(float(confidence), abs=1e-6)

@@ -14,6 +14,8 @@ from trmkit.checkpoint import load_model, resolve
 from trmkit.cli import main
 from trmkit.train import train
 
+from conftest import run_trmkit
+
 CPU = torch.device("cpu")
 SETTINGS = ["train.steps=8", "train.checkpoint_every=4", "train.eval_every=4", "train.log_every=1", "train.batch_size=4", "data.augmentations=10"]
 
@@ -99,3 +101,34 @@ def test_solve_rejects_a_missing_model_with_one_line(fake_task, tmp_path):
     result = CliRunner().invoke(main, ["solve", fake_task, str(puzzle), "--model", str(tmp_path / "nope")])
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("Error:") and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_sudoku_end_to_end_train_then_solve_a_checkpoint(tmp_path):
+    """The issue's path: tiny training run, then solve with a checkpoint folder of that run."""
+    sudoku = "sudoku"
+    run_dir = tmp_path / "run"
+    trained = run_trmkit("train", sudoku, "--config", "tiny", "--steps", "20", "--out", str(run_dir))
+    assert trained.returncode == 0, trained.stderr
+    checkpoint = run_dir / "checkpoints" / "step-0000020"
+    assert (checkpoint / "model.safetensors").is_file()
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text("..3.2.6..9..3.5..1..18.64....81.29..7.......8..67.82....26.95..8..2.3..9..5.1.3..\n")
+    solved = run_trmkit("solve", sudoku, str(puzzle), "--model", str(checkpoint))
+    assert solved.returncode in (0, 1), solved.stderr  # 1: an untrained model's answer is invalid
+    lines = solved.stdout.splitlines()
+    assert lines[0].startswith(f"# {puzzle}:1: ") and "confidence" in lines[0]
+    assert len(lines) == 1 + 9 and all(len(line) == 9 for line in lines[1:])  # a plain 9x9 answer
+    verdict = run_trmkit("check", sudoku, str(puzzle), "-", stdin="\n".join(lines[1:]) + "\n")
+    assert (verdict.returncode == 0) == (solved.returncode == 0)
+
+
+def test_interactive_solve_answers_each_puzzle_as_it_comes_and_reports_bad_ones(fake_task, tmp_path):
+    task, data = build(fake_task)
+    train(task, load_config(task, "tiny", ["train.steps=2"]), data, tmp_path, CPU)
+    typed = "1234341.2.414.23\nnot a puzzle\n\n.2343412.1414323\n"
+    result = CliRunner().invoke(main, ["solve", fake_task, "--interactive", "--model", str(tmp_path), "--json"], input=typed)
+    assert result.exit_code in (0, 1), result.output
+    answers = [json.loads(chunk) for chunk in result.stdout.replace("}\n{", "}\x00{").split("\x00")]
+    assert [a["source"] for a in answers] == ["<stdin #1>:1", "<stdin #3>:1"]
+    assert "not a puzzle" in result.stderr or "expected 16 cells" in result.stderr

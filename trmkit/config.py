@@ -154,7 +154,9 @@ class TRMConfig:
     @classmethod
     def for_maze(cls, grid_size: int = 30) -> TRMConfig:
         """The paper's Maze-Hard run (attention, T=3, n=4) on ``grid_size`` x ``grid_size`` mazes."""
-        return cls.for_task("maze", "paper", seq_len=grid_size * grid_size)
+        config = cls.for_task("maze", "paper", seq_len=grid_size * grid_size)
+        config.data.options["size"] = grid_size
+        return config
 
     @classmethod
     def for_arc_agi(cls, version: int = 1) -> TRMConfig:

@@ -215,6 +215,7 @@ def eval_command(task_name: str, model_path: Path, data_dir: Path | None, split:
     click.echo(f"examples: {metrics['examples']}")
     click.echo(f"exact accuracy: {metrics['exact_accuracy']:.4f}")
     click.echo(f"token accuracy: {metrics['token_accuracy']:.4f}")
+    click.echo(f"valid answers: {metrics['valid_accuracy']:.4f}")
     click.echo(f"adaptive halting: exact accuracy {metrics['adaptive_exact_accuracy']:.4f}, mean steps {metrics['adaptive_mean_steps']:.2f}")
     click.echo(f"halting head accuracy: {metrics['q_halt_accuracy']:.4f}")
 
