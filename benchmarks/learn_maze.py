@@ -25,40 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from trmkit import Examples, Puzzle, dataset, get_task, load_config
-from trmkit.act import solve
-from trmkit.evaluate import adaptive_answers
+from trmkit import dataset, get_task, load_config
+from trmkit.evaluate import evaluate
 from trmkit.train import Trainer
-
-
-def held_out(task, options: dict, count: int, seed: int, train_inputs: np.ndarray) -> Examples:
-    """``count`` mazes like the training ones, from another seed, minus any seen in training."""
-    built = task.spec.build_dataset(task.dataset_options({**options, "num_train": 1, "num_test": count}), seed)["test"]
-    seen = {row.tobytes() for row in train_inputs}
-    keep = np.array([row.tobytes() not in seen for row in built.inputs], dtype=bool)
-    return Examples(built.inputs[keep], built.labels[keep], built.groups[keep], built.puzzle_identifiers[keep])
-
-
-def measure(task, model, examples: Examples, batch_size: int = 500) -> dict[str, float]:
-    """Exact, valid and token accuracy (all supervision steps) and adaptive halting, in one pass."""
-    totals = {"exact": 0, "valid": 0, "token": 0, "adaptive": 0, "adaptive_steps": 0}
-    for start in range(0, len(examples), batch_size):
-        inputs = examples.inputs[start : start + batch_size]
-        labels = torch.as_tensor(examples.labels[start : start + batch_size])
-        result = solve(model, inputs, halt="all", return_trajectory=True)
-        predicted = result["solution"].cpu()
-        adaptive, steps = adaptive_answers(result["trajectory"])
-        totals["exact"] += int((predicted == labels).all(-1).sum())
-        totals["token"] += float((predicted == labels).float().mean(-1).sum())
-        totals["adaptive"] += int((adaptive.cpu() == labels).all(-1).sum())
-        totals["adaptive_steps"] += int(steps.sum())
-        for row, tokens in zip(inputs, predicted.numpy()):
-            puzzle = Puzzle(task.tokenizer.decode(row))
-            totals["valid"] += task.validate(puzzle, task.decoder.decode(tokens, puzzle)).ok
-    return {key: value / max(1, len(examples)) for key, value in totals.items()}
+from wallclock import held_out, learning_curve
 
 
 def main() -> None:
@@ -77,7 +49,7 @@ def main() -> None:
     started = time.perf_counter()
     data = dataset.build(task, task.dataset_options(config.data.options), config.data.seed)
     built_in = time.perf_counter() - started
-    test = held_out(task, config.data.options, args.eval_mazes, config.data.seed + 1000 + args.seed, data.splits["train"].inputs)
+    test = held_out(task, {**config.data.options, "num_train": 1, "num_test": args.eval_mazes}, config.data.seed + 1000 + args.seed, data.splits["train"].inputs)
     options = task.dataset_options(config.data.options)
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads; config {args.config}: "
           f"hidden {config.model.hidden_size}, T={config.model.T}, n={config.model.n}, N_sup={config.model.halt_max_steps}, "
@@ -87,25 +59,15 @@ def main() -> None:
 
     trainer = Trainer(task, config, data, Path(tempfile.mkdtemp()), torch.device("cpu"))
     print(f"# parameters: {trainer.model.num_parameters():,}", flush=True)
-    print("\t".join(["minutes", "steps", "examples/s", "exact", "valid", "token", "adaptive", "adaptive_steps"]), flush=True)
-    curve = []
-    trained = 0.0
-    next_eval = args.eval_every * 60
-    while trained < args.minutes * 60:
-        tick = time.perf_counter()
-        while time.perf_counter() - tick < min(next_eval, args.minutes * 60) - trained:
-            trainer.train_step()
-        trained += time.perf_counter() - tick
-        model = trainer.eval_model()
-        row = {
-            "minutes": trained / 60,
-            "steps": trainer.step,
-            "examples_per_s": trainer.step * config.train.batch_size / trained,
-            **measure(task, model, test),
+
+    def measure(model) -> dict[str, float]:
+        r = evaluate(model, task, test, batch_size=500)
+        return {
+            "exact": r["exact_accuracy"], "valid": r["valid_accuracy"], "token": r["token_accuracy"],
+            "adaptive": r["adaptive_exact_accuracy"], "adaptive_steps": r["adaptive_mean_steps"],
         }
-        curve.append(row)
-        print("\t".join(f"{row[k]:.3f}" if isinstance(row[k], float) else str(row[k]) for k in row), flush=True)
-        next_eval += args.eval_every * 60
+
+    curve = learning_curve(trainer, args.minutes, args.eval_every, measure)
     summary = {"config": args.config, "overrides": args.sets, "threads": torch.get_num_threads(), "curve": curve}
     print(json.dumps(summary))
     if args.json:

@@ -25,18 +25,15 @@ import torch
 from trmkit import dataset, get_task, load_config
 from trmkit.evaluate import evaluate
 from trmkit.train import Trainer
+from wallclock import held_out, learning_curve
 
 
 def held_out_sets(task, blanks: list[int], count: int, seed: int, train_inputs: np.ndarray) -> dict[int, object]:
     """Test puzzles with exactly ``b`` blanks each, drawn with a seed the training data never uses."""
-    seen = {row.tobytes() for row in train_inputs}
-    sets = {}
-    for b in blanks:
-        options = task.dataset_options({"num_train": 1, "num_test": count, "min_blanks": b, "max_blanks": b})
-        examples = task.spec.build_dataset(options, seed + 1000 + b)["test"]
-        keep = np.array([row.tobytes() not in seen for row in examples.inputs])
-        sets[b] = type(examples)(examples.inputs[keep], examples.labels[keep], examples.groups[keep], examples.puzzle_identifiers[keep])
-    return sets
+    return {
+        b: held_out(task, {"num_train": 1, "num_test": count, "min_blanks": b, "max_blanks": b}, seed + 1000 + b, train_inputs)
+        for b in blanks
+    }
 
 
 def main() -> None:
@@ -65,29 +62,16 @@ def main() -> None:
 
     trainer = Trainer(task, config, data, Path(tempfile.mkdtemp()), torch.device("cpu"))
     print(f"# parameters: {trainer.model.num_parameters():,}", flush=True)
-    header = ["minutes", "steps", "examples/s"] + [f"exact@{b}" for b in blanks] + [f"adaptive@{b}" for b in blanks] + [f"steps@{b}" for b in blanks]
-    print("\t".join(header), flush=True)
-    curve = []
-    trained = 0.0
-    next_eval = args.eval_every * 60
-    while trained < args.minutes * 60:
-        tick = time.perf_counter()
-        while time.perf_counter() - tick < min(next_eval, args.minutes * 60) - trained:
-            trainer.train_step()
-        trained += time.perf_counter() - tick
-        model = trainer.eval_model()
+
+    def measure(model) -> dict[str, float]:
         results = {b: evaluate(model, task, examples, batch_size=500) for b, examples in tests.items()}
-        row = {
-            "minutes": trained / 60,
-            "steps": trainer.step,
-            "examples_per_s": trainer.step * config.train.batch_size / trained,
+        return {
             **{f"exact@{b}": r["exact_accuracy"] for b, r in results.items()},
             **{f"adaptive@{b}": r["adaptive_exact_accuracy"] for b, r in results.items()},
             **{f"steps@{b}": r["adaptive_mean_steps"] for b, r in results.items()},
         }
-        curve.append(row)
-        print("\t".join(f"{row[k]:.3f}" if isinstance(row[k], float) else str(row[k]) for k in row), flush=True)
-        next_eval += args.eval_every * 60
+
+    curve = learning_curve(trainer, args.minutes, args.eval_every, measure)
     summary = {"config": args.config, "overrides": args.sets, "threads": torch.get_num_threads(), "curve": curve}
     print(json.dumps(summary))
     if args.json:

@@ -23,7 +23,7 @@ from .config import TRMConfig
 from .dataset import Dataset
 from .errors import TrmkitError
 from .evaluate import evaluate
-from .losses import act_loss
+from .losses import accuracy_parts, act_loss
 from .model import TRM
 from .optim import EMA, AdamATan2, SparseSignSGD, learning_rate
 from .sampler import Sampler
@@ -117,8 +117,7 @@ class Trainer:
     def _step_metrics(self, loss, parts, correct, logits, q_halt, lr) -> dict[str, float]:
         halted = self.carry.halted
         count = max(1, int(halted.sum()))
-        mask = self.carry.labels != -100
-        token_accuracy = ((logits.argmax(-1) == self.carry.labels) & mask).sum(-1) / mask.sum(-1).clamp_min(1)
+        token_accuracy, _ = accuracy_parts(logits, self.carry.labels)
         batch = self.config.train.batch_size
         return {
             "step": self.step,

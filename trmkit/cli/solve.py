@@ -101,26 +101,26 @@ def record_json(task: Task, record: dict[str, Any]) -> dict[str, Any]:
 
 def interactive_puzzles(task: Task):
     """Puzzles typed (or piped) one after another: lines are gathered until they parse; an
-    empty line ends a puzzle that does not, and its error is shown."""
+    empty line ends a puzzle that does not, and its error is shown. Puzzles are numbered by
+    attempt (``<stdin #3>``), so an error and an answer can be told apart."""
     buffer: list[str] = []
-    number = 0
+    attempt = 1
     stderr.print(f"enter {task.name} puzzles ({'; '.join(task.spec.formats)}); Ctrl-D ends")
     for line in sys.stdin:
         if line.strip():
             buffer.append(line)
         if not buffer:
             continue
-        number += 1 if len(buffer) == 1 and line.strip() else 0
         try:
-            puzzles = task.spec.parse("".join(buffer), f"<stdin #{number}>")
+            puzzles = task.spec.parse("".join(buffer), f"<stdin #{attempt}>")
         except InputError as exc:
-            if not line.strip():
-                stderr.print(f"[red]Error:[/] {exc}")
-                buffer = []
-            continue
-        if puzzles:
-            buffer = []
-            yield from puzzles
+            if line.strip():  # maybe not complete yet: wait for more lines
+                continue
+            stderr.print(f"[red]Error:[/] {exc}")
+            puzzles = []
+        buffer = []
+        attempt += 1
+        yield from puzzles
 
 
 @click.command("solve")
