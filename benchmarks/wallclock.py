@@ -6,13 +6,56 @@ Evaluation time is not counted as training time. Each evaluation prints one tab-
 
 from __future__ import annotations
 
+import argparse
+import json
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import torch
 
-from trmkit import Examples
+from trmkit import Examples, dataset, get_task, load_config
 from trmkit.train import Trainer
+
+
+def arguments(doc: str, minutes: float, eval_every: float) -> argparse.ArgumentParser:
+    """The options every learning benchmark takes (a script adds its own)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default="small")
+    parser.add_argument("--minutes", type=float, default=minutes, help="training wall-clock budget")
+    parser.add_argument("--eval-every", type=float, default=eval_every, help="minutes of training between evaluations")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", dest="sets", action="append", default=[], help="config override key=value")
+    parser.add_argument("--json", type=Path, default=None, help="also write the curve here")
+    return parser
+
+
+def setup(task_name: str, args: argparse.Namespace) -> tuple[Any, Any, Any, float]:
+    """The task, its resolved config, and its default dataset (with the seconds it took)."""
+    task = get_task(task_name)
+    config = load_config(task, args.config, args.sets + [f"train.seed={args.seed}"])
+    started = time.perf_counter()
+    data = dataset.build(task, task.dataset_options(config.data.options), config.data.seed)
+    return task, config, data, time.perf_counter() - started
+
+
+def describe(config: Any) -> str:
+    model = config.model
+    return (f"# torch {torch.__version__}, {torch.get_num_threads()} threads; hidden {model.hidden_size}, "
+            f"T={model.T}, n={model.n}, N_sup={model.halt_max_steps}, batch {config.train.batch_size}")
+
+
+def run(task: Any, config: Any, data: Any, args: argparse.Namespace, measure: Callable[[Any], dict[str, float]]) -> None:
+    """Train on CPU for ``args.minutes``, measuring as it goes, then print the JSON summary."""
+    trainer = Trainer(task, config, data, Path(tempfile.mkdtemp()), torch.device("cpu"))
+    print(f"# parameters: {trainer.model.num_parameters():,}", flush=True)
+    curve = learning_curve(trainer, args.minutes, args.eval_every, measure)
+    summary = {"config": args.config, "overrides": args.sets, "threads": torch.get_num_threads(), "curve": curve}
+    print(json.dumps(summary))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
 
 
 def held_out(task: Any, options: dict[str, Any], seed: int, train_inputs: np.ndarray) -> Examples:

@@ -14,6 +14,7 @@ Nothing here imports torch: ``trmkit --help``, ``tasks`` and ``plugins`` must st
 from __future__ import annotations
 
 import json
+import sys
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -100,7 +101,7 @@ def read_text(path: str | Path, limit: int | None = None) -> tuple[str, str]:
     source = "<stdin>" if str(path) == "-" else str(path)
     try:
         if source == "<stdin>":
-            data = click.get_binary_stream("stdin").read(limit + 1)
+            data = sys.stdin.buffer.read(limit + 1)
         else:
             with open(path, "rb") as handle:
                 data = handle.read(limit + 1)
