@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from .atomic import atomic_write
 from .config import ModelConfig, TRMConfig
+from .dataset import distribution_version
 from .errors import InputError
 from .model import TRM
 
@@ -46,15 +47,7 @@ class LoadedModel:
 
 
 def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    def version(name: str) -> str:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return "unknown"
-
-    return {"trmkit": version("trmkit"), "torch": torch.__version__}
+    return {"trmkit": distribution_version("trmkit"), "torch": torch.__version__}
 
 
 def _contiguous(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -71,8 +71,8 @@ def build(task: Task, options: Any, seed: int) -> Dataset:
         "format_version": FORMAT_VERSION,
         "task": task.name,
         "plugin": task.plugin,
-        "plugin_version": _distribution_version(task.plugin),
-        "trmkit_version": _distribution_version("trmkit"),
+        "plugin_version": distribution_version(task.plugin),
+        "trmkit_version": distribution_version("trmkit"),
         "builder_options": options_record(options),
         "seed": seed,
         "seq_len": int(seq_len),
@@ -147,7 +147,8 @@ def options_record(options: Any) -> Any:
     return json.loads(json.dumps(options, default=str))
 
 
-def _distribution_version(name: str) -> str:
+def distribution_version(name: str) -> str:
+    """The installed version of distribution ``name`` ("unknown" when it is not installed)."""
     from importlib import metadata
 
     try:
