@@ -8,7 +8,7 @@ be. Modules, one job each: ``cells`` (alphabet, tokenizer), ``text`` (files in a
 
 from __future__ import annotations
 
-import importlib.util
+from importlib import resources
 from pathlib import Path
 
 import trmkit
@@ -21,15 +21,6 @@ from .rules import PathRules
 from .text import parse
 
 TASK = "maze"
-
-
-def _config_dir() -> Path:
-    """Where the named configs are: the ``trmkit_maze.configs`` package (configs/maze/ in the
-    source tree), found without importing anything heavy."""
-    spec = importlib.util.find_spec(f"{__name__}.configs")
-    if spec is None or not spec.submodule_search_locations:
-        return Path(__file__).parent / "configs"
-    return Path(list(spec.submodule_search_locations)[0])
 
 
 SPEC = trmkit.TaskSpec(
@@ -45,7 +36,7 @@ SPEC = trmkit.TaskSpec(
     parse=parse,
     build_dataset=build_dataset,
     dataset_options=MazeOptions,
-    config_dir=_config_dir(),
+    config_dir=Path(str(resources.files(f"{__name__}.configs"))),  # configs/maze/ in the source tree
 )
 
 
