@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 
 from trmkit.cli import main
 
-from conftest import FAKE_TASK_DISTRIBUTION, FAKE_TASK_VERSION
+from conftest import FAKE_TASK_DISTRIBUTION, FAKE_TASK_VERSION, run_trmkit
 
 BROKEN = "raise ImportError('needs libfoo')\n"
 
@@ -99,3 +99,11 @@ def test_a_disabled_plugin_is_listed_as_disabled(fake_task: str, monkeypatch: py
     assert "latin" not in rows(invoke("tasks", "--json"))
     latin = rows(invoke("plugins", "--json"))["latin"]
     assert latin["status"] == "disabled" and "TRMKIT_DISABLE_PLUGINS" in latin["error"]
+
+
+def test_the_installed_tasks_list_the_built_ins_with_their_distribution_in_a_fresh_process() -> None:
+    result = run_trmkit("tasks", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = {entry["name"]: entry for entry in json.loads(result.stdout)}
+    for name in ("sudoku", "maze"):
+        assert listed[name]["distribution"] == "trmkit"
