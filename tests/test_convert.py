@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,17 +34,9 @@ from trmkit.convert import (
 from trmkit.errors import InputError
 from trmkit.model import TRM
 
-from test_parity import CASES, EVAL_OUTPUTS, fixture_case, official_weights
+from test_parity import CASES, EVAL_OUTPUTS, fixture_case, official_weights, one_thread  # noqa: F401 (autouse)
 
 STEP = 4200
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def official_run(root: Path, case: str, *, config: bool = True, dataset: bool = True, compiled: bool = True) -> Path:
