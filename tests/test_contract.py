@@ -93,6 +93,18 @@ class PrettyDecoder:
         return grid.tolist()
 
 
+class FragileDecoder(PrettyDecoder):
+    """Trusts the model: fails on a padding token in a prediction, as a strict parser would."""
+
+    def decode(self, tokens: np.ndarray, puzzle: trmkit.Puzzle) -> np.ndarray:
+        if (np.asarray(tokens) == 0).any():
+            raise ValueError("padding in a prediction")
+        return self.inner.decode(tokens, puzzle)
+
+    def render(self, grid: np.ndarray, *, color: bool = False) -> str:
+        return self.inner.render(grid, color=color)
+
+
 class LossyTokenizer:
     """Encodes blanks as padding: decoding cannot tell them apart, so inputs do not round-trip."""
 
@@ -116,8 +128,9 @@ class LossyTokenizer:
         (lambda t: {"augmenters": [GlobalRandomAugmenter()]}, "is not deterministic"),
         (lambda t: {"decoder": PrettyDecoder(t.decoder)}, "parser rejects the rendering"),
         (lambda t: {"tokenizer": LossyTokenizer(t.tokenizer)}, r"encode\(tokenizer.decode\(x\)\) != x"),
+        (lambda t: {"decoder": FragileDecoder(t.decoder)}, "decoder.decode raised ValueError: padding in a prediction"),
     ],
-    ids=["accepts-anything", "rejects-augmented", "no-inverse", "not-deterministic", "unparseable-render", "lossy"],
+    ids=["accepts-anything", "rejects-augmented", "no-inverse", "not-deterministic", "unparseable-render", "lossy", "fragile-decoder"],
 )
 def test_a_broken_role_fails_with_a_message_naming_it(latin: trmkit.Task, change, message: str) -> None:
     broken = dataclasses.replace(latin, **change(latin))

@@ -17,7 +17,12 @@ looking at a task's rules:
 - the validators accept the label's answer to the input's puzzle, before and after
   augmentation, and reject it once one supervised cell is changed to another label token;
 - the decoder reads labels as the tokenizer does, and its plain rendering of a question or an
-  answer parses back (with the task's parser) to the same grid.
+  answer (as the decoder reads it from the label) parses back (with the task's parser) to the
+  same grid;
+- whatever tokens a model predicts (labels with any share of positions replaced by random
+  token ids, up to all of them), the decoder reads an answer without raising, renders it as
+  text, gives JSON that ``json.dumps`` accepts, and the validators return a verdict on it:
+  ``trmkit solve`` does exactly this with every prediction.
 
 The ``check_*`` functions are the individual properties, for plugins that want to test them
 on examples of their own. Every failure is an :class:`AssertionError` whose message says
@@ -26,6 +31,7 @@ which property broke, on which example, and how.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -40,6 +46,7 @@ from .task import Puzzle, Task, Verdict
 __all__ = [
     "build_tiny_dataset",
     "check_decoder_matches_tokenizer",
+    "check_decoder_survives",
     "check_examples",
     "check_render_parses_back",
     "check_task_contract",
@@ -172,6 +179,28 @@ def check_decoder_matches_tokenizer(task: Task, inputs: np.ndarray, labels: np.n
         _fail(f"{task.name}: decoder.decode(labels) differs from tokenizer.decode(labels) for {where}")
 
 
+def check_decoder_survives(task: Task, inputs: np.ndarray, predicted: np.ndarray, where: str) -> None:
+    """The roles that handle a model's prediction never raise on it, however wrong it is: the
+    decoder reads an answer, renders it as text (plain and colour), gives JSON, and the
+    validators return a verdict (a failing one is fine; an exception is not)."""
+    puzzle = Puzzle(question=task.tokenizer.decode(inputs), source=where)
+    step = "decoder.decode"
+    try:
+        answer = task.decoder.decode(predicted, puzzle)
+        step = "decoder.render"
+        texts = [task.decoder.render(answer, color=color) for color in (False, True)]
+        step = "json.dumps(decoder.to_json(answer))"
+        json.dumps(task.decoder.to_json(answer))
+        step = "the validators"
+        verdict = task.validate(puzzle, answer)
+    except Exception as exc:  # noqa: BLE001 - any exception is the failure being reported
+        _fail(f"{task.name}: {step} raised {type(exc).__name__}: {exc} on the prediction {predicted.tolist()} for {where}")
+    if not all(isinstance(text, str) for text in texts):
+        _fail(f"{task.name}: decoder.render did not return str for a prediction for {where}")
+    if not isinstance(verdict, Verdict):
+        _fail(f"{task.name}: a validator returned {type(verdict).__name__}, not a trmkit.Verdict")
+
+
 def check_render_parses_back(task: Task, grid: Any, where: str) -> None:
     """The decoder's plain text is read back by the task's parser as the same grid (so that
     ``trmkit solve`` output can be piped into ``trmkit check``); the colour form is text too."""
@@ -222,11 +251,12 @@ def check_task_contract(
     )
     @given(
         pick=st.integers(0, len(rows) - 1),
+        noise=st.sampled_from([0.0, 0.05, 0.5, 1.0]),
         index=st.integers(0, max(augmentations - 1, 0)),
         aug_seed=st.integers(0, 2**32 - 1),
         data=st.data(),
     )
-    def contract(pick: int, index: int, aug_seed: int, data: st.DataObject) -> None:
+    def contract(pick: int, noise: float, index: int, aug_seed: int, data: st.DataObject) -> None:
         split, row = rows[pick]
         examples = dataset.splits[split]
         inputs, labels = examples.inputs[row], examples.labels[row]
@@ -241,7 +271,8 @@ def check_task_contract(
         check_validator_accepts(task, moved_inputs, moved_labels, moved, with_reference)
         check_decoder_matches_tokenizer(task, inputs, labels, where)
         check_render_parses_back(task, task.tokenizer.decode(moved_inputs), f"the question of {moved}")
-        check_render_parses_back(task, task.tokenizer.decode(moved_labels), f"the answer of {moved}")
+        moved_puzzle = Puzzle(question=task.tokenizer.decode(moved_inputs), source=moved)
+        check_render_parses_back(task, task.decoder.decode(moved_labels, moved_puzzle), f"the decoded answer of {moved}")
         supervised = np.flatnonzero(moved_labels != task.spec.ignore_label_id)
         if len(supervised):
             position = int(data.draw(st.sampled_from(supervised), label="position"))
@@ -249,5 +280,8 @@ def check_task_contract(
             if others:
                 token = data.draw(st.sampled_from(others), label="token")
                 check_validator_rejects(task, moved_inputs, moved_labels, position, token, moved, with_reference)
+        noisy = np.random.default_rng(aug_seed)
+        predicted = np.where(noisy.random(len(moved_labels)) < noise, noisy.integers(0, task.spec.vocab_size, len(moved_labels)), moved_labels)
+        check_decoder_survives(task, moved_inputs, predicted, f"{moved} ({noise:.0%} of its tokens random)")
 
     contract()
