@@ -7,6 +7,7 @@ It is pip-installed from its folder, through ``trmkit install``, into a throwawa
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,9 @@ def test_trmkit_lists_the_installed_example(installed: tuple[ThrowawayEnv, Path]
     nonogram = env.tasks()["nonogram"]
     assert (nonogram["distribution"], nonogram["version"], nonogram["status"]) == ("trmkit-nonogram", "0.1.0", "ok")
     assert (nonogram["seq_len"], nonogram["vocab_size"]) == (81, 11)
+    listed = env.trmkit("plugins", "--json")
+    plugin = next(row for row in json.loads(listed.stdout) if row["distribution"] == "trmkit-nonogram")
+    assert (plugin["version"], plugin["status"], plugin["tasks"], plugin["hooks"]) == ("0.1.0", "ok", ["nonogram"], HOOKS)
 
 
 @pytest.mark.slow
