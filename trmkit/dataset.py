@@ -6,8 +6,10 @@ Layout of a dataset directory::
     train.npz       inputs, labels, groups, puzzle_identifiers (plain integer arrays)
     test.npz
 
-Arrays are read with ``allow_pickle=False`` and checked against the manifest's checksums, so a
-dataset edited after it was built, or built for another task, is refused rather than trained on.
+Arrays are read with ``allow_pickle=False`` and checked against the manifest's checksums, shapes
+and token range, so a dataset edited after it was built, built for another task, or built by
+another version of its plugin (whose tokens may mean something else) is refused rather than
+trained on.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +90,8 @@ def save(dataset: Dataset, directory: str | os.PathLike) -> Path:
     """Write the dataset atomically enough: arrays first, the manifest (with checksums) last."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    # A rebuild interrupted half way must not pass for the old dataset with some new arrays.
+    (directory / "manifest.json").unlink(missing_ok=True)
     checksums = {}
     for name, examples in dataset.splits.items():
         path = directory / f"{name}.npz"
@@ -114,6 +119,7 @@ def load(directory: str | os.PathLike, task: str | None = None) -> Dataset:
         raise InputError(f"{manifest_path}: not a dataset manifest of format version {FORMAT_VERSION}")
     if task is not None and manifest.get("task") != task:
         raise InputError(f"{directory} holds a '{manifest.get('task')}' dataset, not '{task}'")
+    _check_plugin_version(directory, manifest)
     splits = {}
     for filename, expected in (manifest.get("files") or {}).items():
         path = directory / filename
@@ -124,12 +130,52 @@ def load(directory: str | os.PathLike, task: str | None = None) -> Dataset:
         try:
             with np.load(path, allow_pickle=False) as arrays:
                 splits[Path(filename).stem] = Examples(**{key: arrays[key].astype(np.int64) for key in ARRAYS})
-        except (OSError, KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise InputError(f"{path}: unreadable arrays ({exc})") from None
     missing = [name for name in SPLITS if name not in splits]
     if missing:
         raise InputError(f"{directory}: the manifest lists no {', '.join(missing)} split")
+    for name, examples in splits.items():
+        _check_arrays(directory / f"{name}.npz", examples, manifest, name)
     return Dataset(splits, manifest)
+
+
+def _check_plugin_version(directory: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a dataset built by another version of its task's plugin: a new version may
+    tokenize differently, and a model trained on old tokens would learn the wrong thing."""
+    plugin, built_with = manifest.get("plugin"), manifest.get("plugin_version")
+    if not plugin or built_with is None:
+        raise InputError(f"{directory / 'manifest.json'}: names no plugin and version; rebuild the dataset")
+    installed = distribution_version(str(plugin))
+    if installed != built_with:
+        now = f"{installed} is installed" if installed != "unknown" else "it is not installed"
+        raise InputError(
+            f"{directory} was built by {plugin} {built_with}, but {now}; "
+            f"rebuild it with 'trmkit data build {manifest.get('task')}'"
+        )
+
+
+def _check_arrays(path: Path, examples: Examples, manifest: dict[str, Any], split: str) -> None:
+    """The arrays must be what the manifest says (shapes, counts, token and identifier range):
+    a mismatch would otherwise surface as an index error deep inside training."""
+    try:
+        seq_len, vocab = int(manifest["seq_len"]), int(manifest["vocab_size"])
+        identifiers = int(manifest["num_puzzle_identifiers"])
+        count = int(manifest["counts"][split])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"{path.parent / 'manifest.json'}: damaged (no seq_len, vocab_size, num_puzzle_identifiers or count of {split})") from None
+    rows = len(examples.inputs)
+    problem = ""
+    if examples.inputs.ndim != 2 or examples.inputs.shape != examples.labels.shape or examples.inputs.shape[1] != seq_len:
+        problem = f"inputs {examples.inputs.shape} and labels {examples.labels.shape} are not [N, {seq_len}]"
+    elif rows != count or examples.groups.shape != (rows,) or examples.puzzle_identifiers.shape != (rows,):
+        problem = f"{rows} inputs, {len(examples.groups)} groups and {len(examples.puzzle_identifiers)} identifiers; the manifest counts {count}"
+    elif rows and (min(examples.inputs.min(), examples.labels.min()) < 0 or max(examples.inputs.max(), examples.labels.max()) >= vocab):
+        problem = f"tokens outside the vocabulary of {vocab}"
+    elif rows and not 0 <= examples.puzzle_identifiers.min() <= examples.puzzle_identifiers.max() < identifiers:
+        problem = f"puzzle identifiers outside [0, {identifiers})"
+    if problem:
+        raise InputError(f"{path}: does not match the manifest: {problem}")
 
 
 def _sha256(path: Path) -> str:

@@ -24,6 +24,9 @@ from .task import API_VERSION, Augmenter, Decoder, Task, TaskSpec, Tokenizer, Va
 
 ENTRY_POINT_GROUP = "trmkit"
 DISABLE_ENV = "TRMKIT_DISABLE_PLUGINS"
+#: What a plugin may raise while loading or in a hook without taking trmkit down with it:
+#: any error, and also ``sys.exit()`` (a module written as a script). Ctrl-C still stops trmkit.
+PLUGIN_FAILURES = (Exception, SystemExit)
 
 
 @dataclass
@@ -75,7 +78,7 @@ class Registry:
             # Named by distribution too: two distributions may both call their entry point
             # "sudoku", and that must surface as a task conflict, not a pluggy name clash.
             self.manager.register(plugin, name=f"{distribution}:{name}")
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must never break trmkit
+        except PLUGIN_FAILURES as exc:  # noqa: BLE001 - a broken plugin must never break trmkit
             info.fail(f"failed to load: {describe(exc)}")
             return info
         self._info_by_object[id(plugin)] = info
@@ -89,7 +92,7 @@ class Registry:
             return
         try:
             specs = declare()
-        except Exception as exc:  # noqa: BLE001
+        except PLUGIN_FAILURES as exc:
             info.fail(f"trmkit_tasks raised {describe(exc)}")
             return
         if not isinstance(specs, (list, tuple)):
@@ -182,7 +185,7 @@ class Registry:
     def _call(self, function: Any, info: PluginInfo, hook_name: str, task: str) -> Any:
         try:
             return function(task=task)
-        except Exception as exc:  # noqa: BLE001
+        except PLUGIN_FAILURES as exc:
             info.fail(f"{hook_name} raised {describe(exc)}")
             return None
 

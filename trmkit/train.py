@@ -18,6 +18,7 @@ from typing import Any, Callable
 import torch
 
 from . import checkpoint
+from .atomic import atomic_write
 from .act import Carry, empty_carry, supervision_step
 from .config import TRMConfig
 from .dataset import Dataset
@@ -101,8 +102,8 @@ class Trainer:
         loss, parts, correct = act_loss(logits, self.carry.labels, q_halt, train.loss, train.q_loss_weight)
         if not torch.isfinite(loss):
             raise TrmkitError(
-                f"the loss became {loss.item()} at step {self.step}; the last checkpoint is kept. "
-                "Try a lower train.lr or more train.lr_warmup_steps."
+                f"the loss became {loss.item()} at step {self.step}; nothing was saved, "
+                f"{checkpoint.what_is_kept(self.run_dir)}. {checkpoint.NUMERIC_FAULT_HINT}"
             )
         (loss / train.batch_size).backward()
         self.optimizer.step()
@@ -160,7 +161,7 @@ class Trainer:
         return checkpoint.save(self.run_dir, self.step, self.eval_model().state_dict(), self.config, state_tensors, state)
 
     def restore(self, location: Path) -> None:
-        tensors, state = checkpoint.load_state(location)
+        tensors, state = checkpoint.load_state(location, task=self.task.name)
         if state.get("dataset") != self.dataset.manifest.get("files", {}):
             raise TrmkitError(f"{location}: the checkpoint was trained on a different dataset than the one given")
         try:
@@ -204,7 +205,8 @@ def train(
         location = checkpoint.resolve(run_dir)
         trainer.restore(location)
         _truncate_metrics(metrics_path, trainer.step)
-    (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    text = json.dumps(config.to_dict(), indent=2)
+    atomic_write(run_dir / "config.json", lambda handle: handle.write(text.encode()))
     train_config = config.train
     started = time.perf_counter()
     first_step = trainer.step
@@ -247,4 +249,5 @@ def _truncate_metrics(path: Path, step: int) -> None:
                 kept.append(line)
         except json.JSONDecodeError:
             continue
-    path.write_text("".join(f"{line}\n" for line in kept))
+    text = "".join(f"{line}\n" for line in kept)
+    atomic_write(path, lambda handle: handle.write(text.encode()))  # a kill here must not lose the log

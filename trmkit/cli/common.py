@@ -14,6 +14,7 @@ Nothing here imports torch: ``trmkit --help``, ``tasks`` and ``plugins`` must st
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from rich.console import Console
 
 from .. import plugins
 from ..config import parse_override
-from ..errors import InputError, TrmkitError, UnknownTaskError
+from ..errors import InputError, PluginError, TrmkitError, UnknownTaskError
 from ..task import Puzzle, Task
 
 #: Logs, progress and human-facing tables. Rich resolves ``sys.stderr`` on every write, so
@@ -35,6 +36,9 @@ stderr = Console(stderr=True, highlight=False)
 
 #: Largest puzzle or solution file read into memory (checked at call time, so tests may lower it).
 MAX_INPUT_BYTES = 64 * 1024 * 1024
+#: Bad puzzles ``solve`` reports and skips in one file before giving up on it (each costs a parse).
+MAX_BAD_PUZZLES = 100
+_STANDALONE_TRIES = 20
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,13 +129,92 @@ def read_puzzles(task: Task, path: str | Path, limit: int | None = None) -> list
     clearer than printing nothing.
     """
     text, source = read_text(path, limit)
+    return parse_puzzles(task, text, source)
+
+
+def parse_puzzles(task: Task, text: str, source: str) -> list[Puzzle]:
+    """The task's parser on ``text``, its failures always a one-line trmkit error: a parser
+    that raises something else than InputError is a bug of its plugin, and is named as one."""
     try:
         puzzles = list(task.spec.parse(text, source))
+    except TrmkitError:
+        raise
     except ValueError as exc:  # a parser that skipped its own InputError still gets one line
         raise InputError(f"{source}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001
+        raise PluginError(
+            f"{source}: the {task.name} parser of plugin {task.plugin} failed ({plugins.describe(exc)}); "
+            "this is a bug of that plugin"
+        ) from None
     if not puzzles:
         raise InputError(f"{source}: no puzzles found (formats of '{task.name}': {', '.join(task.spec.formats)})")
     return puzzles
+
+
+def read_puzzle_batch(task: Task, path: str | Path, limit: int | None = None) -> tuple[list[Puzzle], list[str]]:
+    """The good puzzles of ``path`` and one line (``source:line: problem``) per bad one.
+
+    A file the parser takes whole is read as :func:`read_puzzles` reads it. Otherwise each
+    error's line is blanked out and the text parsed again, so that line numbers, CSV headers and
+    every format the task knows keep working: a line when the neighbouring lines are puzzles on
+    their own, the whole run of lines around it when they are not (a grid written over several
+    lines). A file with no good puzzle at all, or more than :data:`MAX_BAD_PUZZLES` bad ones,
+    is an error (its first problem).
+    """
+    text, source = read_text(path, limit)
+    try:
+        return parse_puzzles(task, text, source), []
+    except InputError as first:
+        puzzles, problems = _parse_around_errors(task, text, source)
+        if not puzzles:
+            raise first from None
+        return puzzles, problems
+
+
+def _parse_around_errors(task: Task, text: str, source: str) -> tuple[list[Puzzle], list[str]]:
+    lines = text.splitlines(keepends=True)
+    blank = [not line.strip() for line in lines]
+    at_line = re.compile(re.escape(source) + r":(\d+)")
+    problems: list[str] = []
+    record_kinds: dict[int, bool] = {}  # first line of a run of lines -> its lines are puzzles alone
+    while len(problems) <= MAX_BAD_PUZZLES:
+        masked = "".join(line[len(line.rstrip("\r\n")):] if blank[i] else line for i, line in enumerate(lines))
+        try:
+            return parse_puzzles(task, masked, source), problems
+        except InputError as exc:
+            match = at_line.match(str(exc))
+            index = int(match.group(1)) - 1 if match else -1
+            if not 0 <= index < len(lines) or blank[index]:
+                return [], problems  # not tied to a line we can leave out
+            problems.append(str(exc))
+            start, end = _run_of_lines(lines, index)
+            if start not in record_kinds:
+                record_kinds[start] = end - start == 1 or _lines_stand_alone(task, lines, start, end, index, source)
+            for i in [index] if record_kinds[start] else range(start, end):
+                blank[i] = True
+    raise InputError(f"{source}: more than {MAX_BAD_PUZZLES} bad puzzles; the first: {problems[0]}")
+
+
+def _run_of_lines(lines: list[str], index: int) -> tuple[int, int]:
+    """``[start, end)`` of the non-blank lines around ``index`` in the original text."""
+    start, end = index, index + 1
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    while end < len(lines) and lines[end].strip():
+        end += 1
+    return start, end
+
+
+def _lines_stand_alone(task: Task, lines: list[str], start: int, end: int, bad: int, source: str) -> bool:
+    """Whether some other line of ``lines[start:end]`` is a puzzle by itself (then each line is
+    one puzzle, and a bad line is left out alone); a few tries decide."""
+    for i in [i for i in range(start, end) if i != bad][:_STANDALONE_TRIES]:
+        try:
+            if len(task.spec.parse(lines[i], source)) == 1:
+                return True
+        except Exception:  # noqa: BLE001 - any failure means "not a puzzle on its own"
+            continue
+    return False
 
 
 def parse_sets(items: Iterable[str]) -> dict[str, Any]:

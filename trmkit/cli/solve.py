@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..task import Puzzle, Task
-from .common import emit_json, json_option, load_task, read_puzzles, stderr, task_argument
+from .common import emit_json, json_option, load_task, read_puzzle_batch, stderr, task_argument
 from .train import DEVICE_HELP
 
 BATCH = 256
@@ -159,7 +159,9 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: Path, hal
             all_valid &= record["valid"]
             emit_json(record_json(task, record)) if as_json else show(task, record, color)
         sys.exit(0 if all_valid else 1)
-    puzzles = read_puzzles(task, puzzle_file)
+    puzzles, unreadable = read_puzzle_batch(task, puzzle_file)
+    for problem in unreadable:  # the good puzzles are still solved
+        stderr.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
     records = solve_all(task, loaded, puzzles, halt, max_steps, trajectory)
     if as_json:
         emit_json([record_json(task, record) for record in records])
@@ -167,8 +169,9 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: Path, hal
         for record in records:
             show(task, record, color)
     solved = sum(record["valid"] for record in records)
-    stderr.print(f"{solved} of {len(records)} answers valid ({loaded.path})")
-    sys.exit(0 if solved == len(records) else 1)
+    skipped = f"; {len(unreadable)} puzzles skipped as unreadable" if unreadable else ""
+    stderr.print(f"{solved} of {len(records)} answers valid{skipped} ({loaded.path})", markup=False)
+    sys.exit(0 if solved == len(records) and not unreadable else 1)
 
 
 @click.command("eval")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import click
 
 from .. import config as configuration
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError
 from .common import emit_json, json_option, load_task, sets_option, stderr, task_argument
 
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps."
@@ -79,7 +80,7 @@ class StopRequest:
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Run directory for checkpoints and metrics [default: runs/TASK-CONFIG].")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimizer steps (overrides train.steps).")
 @click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint (start it if it has none yet).")
 @click.option("--seed", type=int, default=None, help="Training seed (overrides train.seed).")
 @json_option
 def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_dir: Path | None, out: Path | None, steps: int | None, device: str, resume: bool, seed: int | None, as_json: bool) -> None:
@@ -107,9 +108,13 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
     overrides = list(sets) + ([f"train.steps={steps}"] if steps else []) + ([f"train.seed={seed}"] if seed is not None else [])
     config = configuration.load_config(task, name, overrides)
     run_dir = out or Path("runs") / f"{task.name}-{Path(name).stem}"
-    has_checkpoints = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").glob("step-*"))
+    from ..checkpoint import latest_checkpoint
+
+    has_checkpoints = latest_checkpoint(run_dir / "checkpoints") is not None
     if resume and not has_checkpoints:
-        raise InputError(f"{run_dir}: nothing to resume (no checkpoints there)")
+        # A job that is pre-empted and restarted runs one command line, from the first start on.
+        stderr.print(f"{run_dir}: no checkpoint yet; starting from step 0")
+        resume = False
     if has_checkpoints and not resume:
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
 
@@ -129,7 +134,8 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         "eval": report.last_eval,
     }
     if stop.requested:
-        stderr.print(f"stopped at step {trainer.step}; continue with: trmkit train {task.name} --out {run_dir} --resume" + (f" --config {config_name}" if config_name else ""))
+        again = command_line(click.get_current_context(), config_name=name, out=run_dir, resume=True)
+        stderr.print(f"stopped at step {trainer.step}; continue with: {again}", markup=False, highlight=False, soft_wrap=True)
     if as_json:
         emit_json(summary)
         return
@@ -138,6 +144,23 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
     if report.last_eval:
         metrics = report.last_eval
         click.echo(f"step {trainer.step}: exact accuracy {metrics['exact_accuracy']:.4f}, token accuracy {metrics['token_accuracy']:.4f} ({metrics['examples']} test examples)")
+
+
+def command_line(ctx: click.Context, **changes: Any) -> str:
+    """The command line that ran ``ctx``'s command, with ``changes`` to its parameters: every
+    setting is repeated, since a resumed run reads its config from the command line again."""
+    words = ["trmkit", ctx.info_name or ""]
+    for param in ctx.command.params:
+        value = changes.get(param.name, ctx.params.get(param.name)) if param.name else None
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+        elif value not in (None, False, (), param.default):
+            flag = param.opts[0]
+            if getattr(param, "is_flag", False):
+                words.append(flag)
+            else:
+                words += [part for item in (value if getattr(param, "multiple", False) else [value]) for part in (flag, str(item))]
+    return shlex.join(words)
 
 
 def _latest(run_dir: Path) -> Path:
