@@ -36,7 +36,7 @@ class ThrowawayEnv:
         environment = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "TRMKIT_DISABLE_PLUGINS")}
         environment["OMP_NUM_THREADS"] = "1"
         return subprocess.run(
-            [str(self.python), *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+            [str(self.python), *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout, check=False
         )
 
     def trmkit(self, *args: str) -> subprocess.CompletedProcess[str]:

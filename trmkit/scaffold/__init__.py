@@ -14,10 +14,11 @@ import re
 import shutil
 import string
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import ConfigError, InputError
@@ -60,9 +61,10 @@ class Names:
         )
 
 
-def template_files(root: Traversable | None = None, prefix: PurePosixPath = PurePosixPath()) -> Iterator[tuple[PurePosixPath, Traversable]]:
+def template_files(root: Traversable | None = None, prefix: PurePosixPath | None = None) -> Iterator[tuple[PurePosixPath, Traversable]]:
     """Every template file with its path relative to the template folder."""
     root = root if root is not None else resources.files(__name__) / "template"
+    prefix = prefix or PurePosixPath()
     for entry in sorted(root.iterdir(), key=lambda entry: entry.name):
         if entry.is_dir():
             if entry.name != "__pycache__":

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from trmkit.cli import main
 from trmkit_nonogram.board import EMPTY, SIZE, answer_of, question_of
 from trmkit_nonogram.text import render
+
+from trmkit.cli import main
 
 PICTURE = ("#.#.##", "......", "######", "#.....", ".#.#.#", "##..##")
 

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import trmkit
-from trmkit.testing import check_task_contract
 from trmkit_nonogram.augment import MIRROR, TRANSPOSE, Dihedral
 from trmkit_nonogram.board import EMPTY, FILLED, SIZE, Board, answer_of, question_of
 from trmkit_nonogram.generate import NonogramOptions, build_dataset, puzzles
 from trmkit_nonogram.solver import solutions
 from trmkit_nonogram.text import parse, render
 from trmkit_nonogram.tokens import TOKENIZER
+
+import trmkit
+from trmkit.testing import check_task_contract
 
 pictures = st.lists(st.text(EMPTY + FILLED, min_size=SIZE, max_size=SIZE), min_size=SIZE, max_size=SIZE).map(tuple)
 

@@ -8,9 +8,9 @@ compare with ``==`` and can be dictionary keys.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Iterable
 
 #: Side of the square. Fixed, because a task declares one sequence length.
 SIZE = 6

@@ -7,8 +7,8 @@ clues with another picture, so the label (the drawn picture) is one right answer
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 

@@ -6,13 +6,13 @@ it to find a second answer the validator must accept.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from itertools import product
 
 from .board import EMPTY, FILLED, SIZE, UNKNOWN, Board, Clue, runs
 
 
-@lru_cache(maxsize=None)
+@cache
 def lines_with(clue: Clue) -> tuple[str, ...]:
     """Every line of SIZE cells whose runs are ``clue``."""
     return tuple(line for line in ("".join(cells) for cells in product(EMPTY + FILLED, repeat=SIZE)) if runs(line) == clue)

@@ -18,8 +18,10 @@ import trmkit
 from .board import CELL_CHARACTERS, FILLED, SIZE, Board, Clue, blank_cells
 
 FORMATS = (
-    f"blocks of 'rows: 2, 1 1, 0, ...' and 'cols: ...' lines (a clue per line, 0 for none), "
-    f"then optionally {SIZE} lines of cells ('?' unknown, '#' filled, '.' empty)",
+    (
+        "blocks of 'rows: 2, 1 1, 0, ...' and 'cols: ...' lines (a clue per line, 0 for none), "
+        f"then optionally {SIZE} lines of cells ('?' unknown, '#' filled, '.' empty)"
+    ),
     f"answers: {SIZE} lines of {SIZE} cells of '#' and '.'",
 )
 
