@@ -24,12 +24,15 @@ class Batch:
 
 
 class Sampler:
-    def __init__(self, task: Task, examples: Examples, batch_size: int, augmentations: int, seed: int) -> None:
+    def __init__(self, task: Task, examples: Examples, batch_size: int, augmentations: int, seed: int, base_identifiers: int = 0) -> None:
         self.task = task
         self.examples = examples
         self.batch_size = batch_size
         self.augmentations = max(0, augmentations)
         self.seed = seed
+        # The dataset's num_puzzle_identifiers: the stride between versions' identifiers
+        # (Task.version_identifiers); the train split's own count when not given.
+        self.base_identifiers = base_identifiers or int(examples.puzzle_identifiers.max(initial=0)) + 1
         self.position = 0  # examples consumed so far
         groups, self._group_of = np.unique(examples.groups, return_inverse=True)
         self.group_ids = groups
@@ -62,7 +65,7 @@ class Sampler:
             transform = self.task.transform(self.seed, group, version, seq_len)
             inputs[slot] = transform.apply(self.examples.inputs[index])
             labels[slot] = transform.apply(self.examples.labels[index])
-            identifiers[slot] = self.examples.puzzle_identifiers[index]
+            identifiers[slot] = self.task.version_identifiers(self.examples.puzzle_identifiers[index], version, self.base_identifiers)
             self.position += 1
         labels[labels == self.task.spec.ignore_label_id] = IGNORE
         return Batch(inputs, labels, identifiers)

@@ -133,6 +133,14 @@ class TaskSpec:
     ``dataset_options`` (its fields are the builder's settings, settable from the CLI and from a
     config's ``data.options``). ``config_dir`` holds the named configs ``<name>.yaml`` (at least
     ``paper``, ``small`` and ``tiny``).
+
+    ``identifiers_per_version``: every augmented version of a puzzle learns its own puzzle
+    embedding (ARC: the model meets a task only through its embedding, and a rotated, recoloured
+    task is another task). Version ``v`` of an example whose base identifier is ``b > 0`` then
+    uses row ``b + v * base_count`` (see :meth:`Task.version_identifiers`).
+    ``test_shares_groups``: a test example may belong to a group that also has training
+    examples (ARC's reference split trains on a task's demonstration pairs and holds out its test
+    pairs); otherwise the engine refuses such a dataset as a leak.
     """
 
     name: str
@@ -148,6 +156,8 @@ class TaskSpec:
     pad_id: int = 0
     ignore_label_id: int = 0
     api_version: int = API_VERSION
+    identifiers_per_version: bool = False
+    test_shares_groups: bool = False
 
 
 @dataclass(frozen=True)
@@ -236,6 +246,20 @@ class Task:
             return TokenPermutation.identity(seq_len, self.spec.vocab_size)
         rng = np.random.default_rng([seed, group, index])
         return compose([augmenter.sample(rng, seq_len) for augmenter in self.augmenters])
+
+    def version_identifiers(self, base: Any, version: int, base_count: int) -> np.ndarray:
+        """Puzzle-embedding rows of augmented version ``version`` of examples whose base
+        identifiers are ``base`` (``base_count`` = the dataset's ``num_puzzle_identifiers``): the
+        base rows themselves unless the task declares ``identifiers_per_version``. The blank
+        identifier 0 stays blank in every version."""
+        base = np.asarray(base, dtype=np.int64)
+        if not self.spec.identifiers_per_version or version == 0:
+            return base
+        return np.where(base > 0, base + version * base_count, 0)
+
+    def identifier_count(self, base_count: int, augmentations: int) -> int:
+        """Rows the puzzle-embedding table needs for ``augmentations`` versions beyond the original."""
+        return base_count * (max(0, augmentations) + 1) if self.spec.identifiers_per_version else base_count
 
     def dataset_options(self, values: dict[str, Any] | None = None) -> Any:
         """The builder's options from ``values`` (strings are converted), unknown keys rejected."""

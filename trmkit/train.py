@@ -62,7 +62,7 @@ class Trainer:
         train = config.train
         config.model.vocab_size = dataset.vocab_size
         config.model.seq_len = dataset.seq_len
-        config.model.num_puzzle_identifiers = dataset.num_puzzle_identifiers
+        config.model.num_puzzle_identifiers = task.identifier_count(dataset.num_puzzle_identifiers, config.data.augmentations)
 
         torch.manual_seed(train.seed)
         self.model = TRM(config.model).to(device).train()
@@ -78,7 +78,7 @@ class Trainer:
             else None
         )
         self.ema = EMA(self.model, train.ema_decay) if train.ema else None
-        self.sampler = Sampler(task, dataset.splits["train"], train.batch_size, config.data.augmentations, train.seed)
+        self.sampler = Sampler(task, dataset.splits["train"], train.batch_size, config.data.augmentations, train.seed, base_identifiers=dataset.num_puzzle_identifiers)
         self.carry = empty_carry(self.model, train.batch_size, device)
         self.exploration = torch.Generator().manual_seed(train.seed)
         self.step = 0

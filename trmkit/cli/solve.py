@@ -13,6 +13,8 @@ from ..errors import InputError
 from ..task import Puzzle, Task
 from .common import emit_json, json_option, load_task, read_puzzle_batch, stderr, task_argument
 from .train import DEVICE_HELP
+from ..voting import supports_voting
+from .voting import submission_option, versions_option, voted_eval, voted_solve
 
 BATCH = 256
 
@@ -30,6 +32,22 @@ def halt_option(function: Any) -> Any:
         "--halt", type=click.Choice(["adaptive", "all"]), default="adaptive", show_default=True,
         help="adaptive: stop each puzzle once the model's halting head is sure; all: run every supervision step (the official protocol).",
     )(function)
+
+
+def model_data(task: Task, loaded: Any, data_dir: Path | None) -> Any:
+    """``--data``, or the model's default dataset rebuilt from its config; refused when its
+    puzzles are not as long as the model's."""
+    from .. import dataset
+
+    if data_dir is not None:
+        data = dataset.load(data_dir, task=task.name)
+    else:
+        data_config = loaded.config.data
+        with stderr.status(f"building the model's default {task.name} dataset (seed {data_config.seed})"):
+            data = dataset.build(task, task.dataset_options(data_config.options), data_config.seed)
+    if data.seq_len != loaded.config.model.seq_len:
+        raise InputError(f"the dataset's puzzles have {data.seq_len} tokens; this model reads {loaded.config.model.seq_len}")
+    return data
 
 
 def load_for(task: Task, model_path: Path, device: str) -> Any:
@@ -131,9 +149,10 @@ def interactive_puzzles(task: Task):
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Supervision steps at most [default: the model's N_sup].")
 @click.option("--trajectory", is_flag=True, help="Show the answer after every supervision step.")
 @click.option("--interactive", "-i", is_flag=True, help="Read puzzles from stdin one after another and answer each at once.")
+@versions_option
 @device_option
 @json_option
-def solve_command(task_name: str, puzzle_file: str | None, model_path: Path, halt: str, max_steps: int | None, trajectory: bool, interactive: bool, device: str, as_json: bool) -> None:
+def solve_command(task_name: str, puzzle_file: str | None, model_path: Path, halt: str, max_steps: int | None, trajectory: bool, interactive: bool, versions: int | None, device: str, as_json: bool) -> None:
     """Solve the puzzles in PUZZLE (a file, or - for stdin) with a trained model.
 
     Each answer is printed as the task renders it, with the task's own verdict on it, the
@@ -162,6 +181,8 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: Path, hal
     puzzles, unreadable = read_puzzle_batch(task, puzzle_file)
     for problem in unreadable:  # the good puzzles are still solved
         stderr.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
+    if supports_voting(task):  # e.g. ARC: the best-voted attempts over augmented versions
+        sys.exit(voted_solve(task, loaded, puzzles, model_data(task, loaded, None), max_steps, versions, as_json))
     records = solve_all(task, loaded, puzzles, halt, max_steps, trajectory)
     if as_json:
         emit_json([record_json(task, record) for record in records])
@@ -181,34 +202,32 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: Path, hal
 @click.option("--split", default="test", show_default=True, help="Which split to evaluate.")
 @click.option("--limit", type=click.IntRange(min=0), default=0, help="Evaluate the first N examples only (0: all).")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Supervision steps at most [default: the model's N_sup].")
+@versions_option
+@submission_option
 @device_option
 @json_option
-def eval_command(task_name: str, model_path: Path, data_dir: Path | None, split: str, limit: int, max_steps: int | None, device: str, as_json: bool) -> None:
+def eval_command(task_name: str, model_path: Path, data_dir: Path | None, split: str, limit: int, max_steps: int | None, versions: int | None, submission_path: Path, device: str, as_json: bool) -> None:
     """Measure a trained model on held-out data: exact accuracy, token accuracy and halting.
 
     Runs every supervision step (the official protocol) and reads off, from the same pass,
-    what adaptive halting would answer and how many steps it would take.
+    what adaptive halting would answer and how many steps it would take. Tasks that vote across
+    augmented versions (ARC) report pass@1/2/5 instead and write --submission.
 
     \b
     Examples:
       trmkit eval sudoku --model runs/sudoku-small
       trmkit eval sudoku --model runs/sudoku-small --data data/sudoku-hard --json
+      trmkit eval arc --model runs/arc --data data/arc --submission out/submission.json
     """
-    from .. import dataset
     from ..evaluate import evaluate
 
     task = load_task(task_name)
     loaded = load_for(task, model_path, device)
-    if data_dir is not None:
-        data = dataset.load(data_dir, task=task.name)
-    else:
-        data_config = loaded.config.data
-        with stderr.status(f"building the model's default {task.name} dataset (seed {data_config.seed})"):
-            data = dataset.build(task, task.dataset_options(data_config.options), data_config.seed)
+    data = model_data(task, loaded, data_dir)
     if split not in data.splits:
         raise InputError(f"the dataset has no split '{split}' (it has: {', '.join(data.splits)})")
-    if data.seq_len != loaded.config.model.seq_len:
-        raise InputError(f"the dataset's puzzles have {data.seq_len} tokens; this model reads {loaded.config.model.seq_len}")
+    if supports_voting(task):
+        return voted_eval(task, loaded, data, split, limit, max_steps, versions, submission_path, as_json)
     with stderr.status(f"evaluating on {split}"):
         metrics = evaluate(loaded.model, task, data.splits[split], limit=limit, max_steps=max_steps)
     metrics = {"task": task.name, "model": str(loaded.path), "split": split, **metrics}

@@ -1,0 +1,113 @@
+"""ARC grids on the model's 30x30 canvas: the reference encoding (trm-reference.md section 4).
+
+A grid of H x W colours 0-9 (1 <= H, W <= 30) becomes 900 tokens, row-major: the grid sits in
+the top-left corner as colour + 2; a row of EOS (1) directly below it spans its columns and a
+column of EOS directly to its right spans its rows (each only when the canvas has room); every
+other cell is PAD (0), which the loss ignores. EOS cells are supervised, so the model predicts
+the output's shape along with its colours. A smaller square canvas (``side`` < 30) serves tasks
+whose grids fit it, for quick CPU runs; its side is read off the token count.
+
+Reading a canvas back has two flavours:
+
+- :func:`crop` is the reference evaluator's lenient reading of a prediction: the largest
+  top-left rectangle of colour tokens, whatever else the canvas holds;
+- :meth:`Tokenizer.decode` is exact: a canvas that is not precisely the encoding of its cropped
+  grid (a stray colour, a missing EOS) decodes to :data:`MALFORMED`, an empty grid that no
+  validator accepts, so that one wrong token is never mistaken for a right answer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from trmkit import InputError
+
+PAD, EOS, COLOUR_OFFSET = 0, 1, 2
+COLOURS = 10
+VOCAB_SIZE = COLOUR_OFFSET + COLOURS
+MAX_SIZE = 30
+SEQ_LEN = MAX_SIZE * MAX_SIZE
+GRID_DTYPE = np.int8
+
+#: What an unreadable canvas decodes to: a grid with no cells.
+MALFORMED = np.zeros((0, 0), dtype=GRID_DTYPE)
+
+
+def check_grid(grid: object, where: str = "grid") -> np.ndarray:
+    """``grid`` as an int8 array; InputError unless it is 1..30 x 1..30 of colours 0-9."""
+    try:
+        array = np.asarray(grid)
+    except ValueError:  # ragged rows
+        raise InputError(f"{where}: rows of different lengths (a grid is a rectangle)") from None
+    if array.ndim != 2 or not (1 <= array.shape[0] <= MAX_SIZE and 1 <= array.shape[1] <= MAX_SIZE):
+        raise InputError(f"{where}: a grid is 1 to {MAX_SIZE} rows of 1 to {MAX_SIZE} colours, got shape {array.shape}")
+    if array.dtype.kind not in "iu" or array.min() < 0 or array.max() >= COLOURS:
+        raise InputError(f"{where}: colours are integers 0-9")
+    return array.astype(GRID_DTYPE)
+
+
+def side_of(count: int) -> int:
+    """The side of a square canvas of ``count`` tokens; InputError when there is none."""
+    side = math.isqrt(count)
+    if side * side != count or not 1 <= side <= MAX_SIZE:
+        raise InputError(f"{count} tokens make no ARC canvas (a square of at most {MAX_SIZE}x{MAX_SIZE})")
+    return side
+
+
+def fits(grid: np.ndarray, side: int) -> bool:
+    return max(np.shape(grid)) <= side
+
+
+def encode(grid: np.ndarray, side: int = MAX_SIZE) -> np.ndarray:
+    """The ``side * side`` tokens of ``grid`` (checked with :func:`check_grid`)."""
+    grid = check_grid(grid)
+    height, width = grid.shape
+    if not fits(grid, side):
+        raise InputError(f"a {height}x{width} grid does not fit a {side}x{side} canvas")
+    canvas = np.full((side, side), PAD, dtype=np.int64)
+    canvas[:height, :width] = grid.astype(np.int64) + COLOUR_OFFSET
+    if height < side:
+        canvas[height, :width] = EOS
+    if width < side:
+        canvas[:height, width] = EOS
+    return canvas.reshape(-1)
+
+
+def crop(tokens: np.ndarray) -> np.ndarray:
+    """The reference evaluator's reading of a canvas: the largest-area top-left rectangle of
+    colour tokens, as colours (first largest on ties; may be empty). Never raises."""
+    tokens = np.asarray(tokens).reshape(-1)
+    side = side_of(tokens.shape[0])
+    canvas = tokens.reshape(side, side)
+    colour = (canvas >= COLOUR_OFFSET) & (canvas < VOCAB_SIZE)
+    # Leading colour cells of each row, then the width a rectangle of r+1 rows can keep.
+    leading = np.where(colour.all(axis=1), side, np.argmin(colour, axis=1))
+    widths = np.minimum.accumulate(leading)
+    areas = widths * np.arange(1, side + 1)
+    rows = int(np.argmax(areas)) + 1
+    if areas[rows - 1] == 0:
+        return MALFORMED.copy()
+    return (canvas[:rows, : widths[rows - 1]] - COLOUR_OFFSET).astype(GRID_DTYPE)
+
+
+def is_clean(tokens: np.ndarray, grid: np.ndarray) -> bool:
+    """Whether ``tokens`` are exactly the encoding of ``grid``."""
+    tokens = np.asarray(tokens).reshape(-1)
+    return grid.size > 0 and bool(np.array_equal(encode(grid, side_of(tokens.shape[0])), tokens))
+
+
+class Tokenizer:
+    """Grid <-> canvas tokens, exact both ways (see the module's docstring)."""
+
+    def encode(self, grid: np.ndarray) -> np.ndarray:
+        return encode(grid)
+
+    def decode(self, tokens: np.ndarray) -> np.ndarray:
+        tokens = np.asarray(tokens).reshape(-1)
+        grid = crop(tokens)
+        return grid if is_clean(tokens, grid) else MALFORMED.copy()
+
+
+TOKENIZER = Tokenizer()
