@@ -93,6 +93,18 @@ def test_the_arc_agi_2_paper_config_never_trains_on_arc_agi_1_evaluation_tasks()
     assert options.test_set == "evaluation2" and len([t for t, in_test in kept if in_test]) == 120
 
 
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_paper_configs_are_the_reference_runs(version: int) -> None:
+    from trmkit.model import TRM
+
+    config = trmkit.TRMConfig.for_arc_agi(version)
+    assert TRM(config.model).num_parameters() == 6_829_058
+    model, train = config.model, config.train
+    assert (model.T, model.n, model.num_layers, model.hidden_size, model.puzzle_emb_len, model.mixer) == (3, 4, 2, 512, 16, "attention")
+    assert (train.lr, train.puzzle_emb_lr, train.weight_decay, train.puzzle_emb_weight_decay, train.batch_size) == (1e-4, 1e-2, 0.1, 0.1, 768)
+    assert config.data.augmentations == 1000 and config.data.options["split"] == "reference"
+
+
 def test_a_directory_of_task_files_and_a_kaggle_pair_are_read_by_path(tmp_path: Path) -> None:
     folder = tmp_path / "corpus" / "concept"
     folder.mkdir(parents=True)

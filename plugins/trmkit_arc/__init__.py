@@ -36,10 +36,9 @@ SPEC = trmkit.TaskSpec(
     seq_len=SEQ_LEN,
     grid_shape=(MAX_SIZE, MAX_SIZE),
     formats=(
-        "ARC task JSON ({'train': [...], 'test': [...]}): one puzzle per test input",
-        "Kaggle challenges / solutions / submission JSON",
-        "JSON grid or list of grids",
-        "text: rows of digits 0-9, grids separated by blank lines",
+        "ARC task JSON (one puzzle per test input)",
+        "Kaggle challenges, solutions or submission JSON",
+        "JSON grids; text: rows of digits 0-9",
     ),
     parse=parse,
     build_dataset=build_dataset,
