@@ -61,12 +61,16 @@ def supervision_step(
     labels: torch.Tensor,
     puzzle_identifiers: torch.Tensor,
     exploration: torch.Generator | None = None,
+    slots: tuple[int, int] | None = None,
 ) -> tuple[Carry, torch.Tensor, torch.Tensor, torch.Tensor]:
     """One step of the official ACT loop. Returns (new carry, logits, q_halt, q_continue).
 
     Halted slots take the batch's sample at their position; the rest of the batch is dropped.
     In training mode a slot halts on q_halt > 0 (subject to exploration); in eval mode only at the
     step cap. ``exploration`` (a CPU generator) makes the exploration draws reproducible.
+    ``slots`` = (first slot, global batch size) when this carry is one rank's part of a global
+    batch: the draws are made for the whole batch and this part kept, so a slot's exploration
+    does not depend on how many processes share the batch.
     """
     fresh = carry.halted
     row = fresh.view(-1, 1)
@@ -84,9 +88,10 @@ def supervision_step(
         halted = steps >= max_steps
         if model.training and max_steps > 1:
             halted = halted | (q_halt > 0)
-            batch = steps.shape[0]
-            explore = torch.rand(batch, generator=exploration) < model.config.halt_exploration_prob
-            minimum = torch.randint(2, max_steps + 1, (batch,), generator=exploration, dtype=steps.dtype)
+            first, batch = slots if slots is not None else (0, steps.shape[0])
+            mine = slice(first, first + steps.shape[0])
+            explore = (torch.rand(batch, generator=exploration) < model.config.halt_exploration_prob)[mine]
+            minimum = torch.randint(2, max_steps + 1, (batch,), generator=exploration, dtype=steps.dtype)[mine]
             minimum = torch.where(explore, minimum, 0).to(steps.device)
             halted = halted & (steps >= minimum)
     return Carry(y, z, steps, halted, inputs, labels, puzzle_identifiers), logits, q_halt, q_continue

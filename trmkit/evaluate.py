@@ -3,14 +3,22 @@
 Every step is run (the official protocol, ``halt="all"``: the answer is the last step's); from the
 same pass the adaptive protocol's answer (the first step whose q_halt > 0) is read off, so one
 evaluation reports both without running the model twice.
+
+Evaluation is split in two so that it shards over data-parallel ranks: :func:`predict` runs the
+model on this rank's share of the examples, the per-example predictions of every rank are gathered
+on rank 0, and only then :func:`score` aggregates them. Anything that must see every prediction of
+a puzzle at once (e.g. voting over the augmented versions of a task) belongs in the scoring step.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
+from . import distributed
 from .act import solve
 from .losses import IGNORE
 from .model import TRM
@@ -18,32 +26,83 @@ from .sampler import evaluation_batches
 from .task import Examples, Puzzle, Task
 
 
+@dataclass
+class Predictions:
+    """Per-example outputs for a run of consecutive examples, in example order (numpy, on the CPU,
+    token ids in the smallest integer type that holds the vocabulary, so gathering stays cheap)."""
+
+    answers: np.ndarray  # [N, seq_len] the last step's answer (the official protocol)
+    adaptive_answers: np.ndarray  # [N, seq_len] the answer at the first step with q_halt > 0
+    adaptive_steps: np.ndarray  # [N] steps adaptive halting takes
+    q_halt: np.ndarray  # [N] the last step's halting logit (> 0: the model thinks it is right)
+
+    @classmethod
+    def concatenate(cls, parts: list[Predictions]) -> Predictions:
+        return cls(*(np.concatenate([getattr(part, name) for part in parts]) for name in cls.__dataclass_fields__))
+
+
 def evaluate(model: TRM, task: Task, examples: Examples, batch_size: int = 256, limit: int = 0, max_steps: int | None = None) -> dict[str, Any]:
-    """Metrics of ``model`` on ``examples``: exact / token accuracy for the official protocol
-    (all steps) and for adaptive halting, the mean steps adaptive halting takes, the halting
-    head's accuracy (q_halt > 0 exactly when the final answer is right), and the share of final
-    answers the task's validators accept (above exact accuracy when puzzles have several
-    solutions, e.g. mazes with several shortest paths)."""
-    device = model.y_init.device
-    totals = {"examples": 0, "exact": 0, "tokens_right": 0, "tokens": 0, "adaptive_exact": 0, "adaptive_steps": 0, "q_halt_right": 0, "valid": 0}
-    for batch in evaluation_batches(task, examples, batch_size, limit):
-        labels = torch.as_tensor(batch.labels, device=device)
+    """Metrics of ``model`` on ``examples`` (the first ``limit`` if > 0): exact / token accuracy
+    for the official protocol (all steps) and for adaptive halting, the mean steps adaptive halting
+    takes, the halting head's accuracy (q_halt > 0 exactly when the final answer is right), and
+    the share of final answers the task's validators accept (above exact accuracy when puzzles
+    have several solutions, e.g. mazes with several shortest paths).
+
+    In a data-parallel run every rank predicts its shard, rank 0 scores the gathered predictions
+    and every rank returns rank 0's metrics."""
+    count = min(len(examples), limit) if limit > 0 else len(examples)
+    start, stop = distributed.shard(count)
+    mine = predict(model, task, examples, start, stop, batch_size, max_steps)
+    gathered = distributed.gather_objects(mine)
+    metrics = score(task, examples, Predictions.concatenate(gathered), batch_size) if gathered is not None else None
+    return distributed.broadcast_object(metrics)
+
+
+@torch.no_grad()
+def predict(model: TRM, task: Task, examples: Examples, start: int, stop: int, batch_size: int = 256, max_steps: int | None = None) -> Predictions:
+    """Run every supervision step on examples ``[start, stop)`` and keep what scoring needs."""
+    token_type = np.min_scalar_type(max(0, model.config.vocab_size - 1))
+    parts = []
+    for batch in evaluation_batches(task, examples, batch_size, start, stop):
         result = solve(model, batch.inputs, batch.puzzle_identifiers, max_steps=max_steps, halt="all", return_trajectory=True)
-        mask = labels != IGNORE
-        right = (result["solution"] == labels) & mask
-        exact = right.sum(-1) == mask.sum(-1)
         adaptive, adaptive_steps = adaptive_answers(result["trajectory"])
-        totals["examples"] += len(labels)
+        as_numpy = lambda tensor: tensor.cpu().numpy()  # noqa: E731
+        parts.append(Predictions(
+            as_numpy(result["solution"]).astype(token_type),
+            as_numpy(adaptive).astype(token_type),
+            as_numpy(adaptive_steps),
+            as_numpy(result["trajectory"][-1]["q_hat"]),
+        ))
+    if not parts:
+        seq_len = examples.inputs.shape[1]
+        empty_tokens = np.empty((0, seq_len), dtype=token_type)
+        return Predictions(empty_tokens, empty_tokens, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+    return Predictions.concatenate(parts)
+
+
+def score(task: Task, examples: Examples, predictions: Predictions, batch_size: int = 256) -> dict[str, Any]:
+    """The metrics of :func:`evaluate` from the predictions for the first ``len(predictions)``
+    examples."""
+    count = len(predictions.answers)
+    totals = {"exact": 0, "tokens_right": 0, "tokens": 0, "adaptive_exact": 0, "adaptive_steps": 0, "q_halt_right": 0, "valid": 0}
+    first = 0
+    for batch in evaluation_batches(task, examples, batch_size, 0, count):
+        part = slice(first, first + len(batch.labels))
+        first = part.stop
+        answers = predictions.answers[part].astype(np.int64)
+        mask = batch.labels != IGNORE
+        right = (answers == batch.labels) & mask
+        exact = right.sum(-1) == mask.sum(-1)
         totals["exact"] += int(exact.sum())
         totals["tokens_right"] += int(right.sum())
         totals["tokens"] += int(mask.sum())
-        totals["adaptive_exact"] += int((((adaptive == labels) | ~mask).all(-1)).sum())
-        totals["adaptive_steps"] += int(adaptive_steps.sum())
-        totals["q_halt_right"] += int(((result["trajectory"][-1]["q_hat"] > 0) == exact).sum())
-        totals["valid"] += count_valid(task, batch.inputs, result["solution"].cpu().numpy())
-    n = max(1, totals["examples"])
+        totals["adaptive_exact"] += int(((predictions.adaptive_answers[part] == batch.labels) | ~mask).all(-1).sum())
+        totals["adaptive_steps"] += int(predictions.adaptive_steps[part].sum())
+        totals["q_halt_right"] += int(((predictions.q_halt[part] > 0) == exact).sum())
+        totals["valid"] += count_valid(task, batch.inputs, answers)
+    n = max(1, count)
     return {
-        "examples": totals["examples"],
+        "examples": count,
         "exact_accuracy": totals["exact"] / n,
         "token_accuracy": totals["tokens_right"] / max(1, totals["tokens"]),
         "adaptive_exact_accuracy": totals["adaptive_exact"] / n,

@@ -16,6 +16,8 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from . import distributed
+
 
 class AdamATan2(torch.optim.Optimizer):
     """p <- p (1 - lr wd) - (lr / bc1) atan2(m, sqrt(v / bc2)), with bias corrections bc1, bc2."""
@@ -50,7 +52,11 @@ class AdamATan2(torch.optim.Optimizer):
 
 class SparseSignSGD:
     """Updates only the puzzle-embedding rows the batch used: w <- w (1 - lr wd) - lr sign(g),
-    where g sums the gradients of every slot that used the row."""
+    where g sums the gradients of every slot that used the row.
+
+    In a data-parallel run each rank holds a copy of the table and sees only its own slots, so the
+    (identifier, gradient) pairs of every rank are gathered first, as the reference does: every
+    rank then applies the same update of the global batch and the copies stay identical."""
 
     def __init__(self, embedding: nn.Module, lr: float, weight_decay: float) -> None:
         self.embedding = embedding
@@ -66,9 +72,10 @@ class SparseSignSGD:
         self.embedding.local = None
         if rows.grad is None:
             return
+        identifiers, row_grads = distributed.gather_rows(identifiers), distributed.gather_rows(rows.grad)
         unique, inverse = identifiers.unique(return_inverse=True)
-        grad = torch.zeros(len(unique), rows.shape[-1], dtype=rows.grad.dtype, device=rows.device)
-        grad.index_add_(0, inverse, rows.grad)
+        grad = torch.zeros(len(unique), rows.shape[-1], dtype=row_grads.dtype, device=rows.device)
+        grad.index_add_(0, inverse, row_grads)
         table = self.embedding.weight
         updated = table[unique] * (1 - self.lr * self.weight_decay) - self.lr * grad.sign()
         table[unique] = updated.to(table.dtype)

@@ -4,6 +4,10 @@ Each epoch visits every puzzle group once in a seeded random order; each visit d
 group's ``augmentations + 1`` versions (0 = the original) and the task builds that version's
 transform from (seed, group, version), so no augmented copy is ever stored and the same position
 always yields the same batch. Resuming needs only the position.
+
+In a data-parallel run every rank walks the same global sequence and fills only its own slots of
+each global batch (``slots``), so the ranks' shards are distinct, together make up exactly the batch
+a single process would draw, and the position stays one number shared by all ranks.
 """
 
 from __future__ import annotations
@@ -24,10 +28,17 @@ class Batch:
 
 
 class Sampler:
-    def __init__(self, task: Task, examples: Examples, batch_size: int, augmentations: int, seed: int, base_identifiers: int = 0) -> None:
+    """Global batches of ``batch_size`` examples; ``slots`` = (first, count) picks the part of each
+    batch this process fills (default: all of it)."""
+
+    def __init__(
+        self, task: Task, examples: Examples, batch_size: int, augmentations: int, seed: int, slots: tuple[int, int] | None = None,
+        base_identifiers: int = 0,
+    ) -> None:
         self.task = task
         self.examples = examples
         self.batch_size = batch_size
+        self.first_slot, self.slot_count = slots if slots is not None else (0, batch_size)
         self.augmentations = max(0, augmentations)
         self.seed = seed
         # The dataset's num_puzzle_identifiers: the stride between versions' identifiers
@@ -52,11 +63,11 @@ class Sampler:
     def next_batch(self) -> Batch:
         size = len(self.examples)
         seq_len = self.examples.inputs.shape[1]
-        inputs = np.empty((self.batch_size, seq_len), dtype=np.int64)
+        inputs = np.empty((self.slot_count, seq_len), dtype=np.int64)
         labels = np.empty_like(inputs)
-        identifiers = np.empty(self.batch_size, dtype=np.int64)
-        for slot in range(self.batch_size):
-            epoch, offset = divmod(self.position, size)
+        identifiers = np.empty(self.slot_count, dtype=np.int64)
+        for slot in range(self.slot_count):
+            epoch, offset = divmod(self.position + self.first_slot + slot, size)
             if epoch != self._epoch:
                 self._epoch_plan(epoch)
             index = self._order[offset]
@@ -66,16 +77,16 @@ class Sampler:
             inputs[slot] = transform.apply(self.examples.inputs[index])
             labels[slot] = transform.apply(self.examples.labels[index])
             identifiers[slot] = self.task.version_identifiers(self.examples.puzzle_identifiers[index], version, self.base_identifiers)
-            self.position += 1
+        self.position += self.batch_size
         labels[labels == self.task.spec.ignore_label_id] = IGNORE
         return Batch(inputs, labels, identifiers)
 
 
-def evaluation_batches(task: Task, examples: Examples, batch_size: int, limit: int = 0):
-    """The test split in order, unaugmented, in batches (the first ``limit`` examples if > 0)."""
-    count = min(len(examples), limit) if limit > 0 else len(examples)
-    for start in range(0, count, batch_size):
-        stop = min(start + batch_size, count)
-        labels = examples.labels[start:stop].copy()
+def evaluation_batches(task: Task, examples: Examples, batch_size: int, start: int = 0, stop: int | None = None):
+    """Examples ``[start, stop)`` of a split in order, unaugmented, in batches."""
+    stop = len(examples) if stop is None else stop
+    for first in range(start, stop, batch_size):
+        last = min(first + batch_size, stop)
+        labels = examples.labels[first:last].copy()
         labels[labels == task.spec.ignore_label_id] = IGNORE
-        yield Batch(examples.inputs[start:stop], labels, examples.puzzle_identifiers[start:stop])
+        yield Batch(examples.inputs[first:last], labels, examples.puzzle_identifiers[first:last])

@@ -4,6 +4,11 @@ One optimizer step = one supervision step of every carry slot (:func:`trmkit.act
 loss divided by the batch size, AdamATan2 on the weights, sign-SGD on the puzzle-embedding rows,
 EMA of the weights. Metrics go to ``metrics.jsonl`` in the run directory; checkpoints are atomic
 (:mod:`trmkit.checkpoint`) and hold everything needed to continue with the same numbers.
+
+Under torchrun (:mod:`trmkit.distributed`) every rank holds ``batch_size / world`` of the carry
+slots, gradients and puzzle-embedding updates are combined across ranks, and rank 0 alone writes
+metrics and checkpoints. A checkpoint holds the whole global carry, so it is the same file a single
+process would write, and a run resumes on any number of processes that splits the batch.
 """
 
 from __future__ import annotations
@@ -11,13 +16,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-from . import checkpoint
+from . import checkpoint, distributed
 from .atomic import atomic_write
 from .act import Carry, empty_carry, supervision_step
 from .config import TRMConfig
@@ -64,8 +71,13 @@ class Trainer:
         config.model.seq_len = dataset.seq_len
         config.model.num_puzzle_identifiers = task.identifier_count(dataset.num_puzzle_identifiers, config.data.augmentations)
 
+        # This rank's carry slots: [first, first + local_batch) of the global batch.
+        self.local_batch = distributed.local_batch_size(train.batch_size)
+        self.first_slot = distributed.rank() * self.local_batch
+
         torch.manual_seed(train.seed)
         self.model = TRM(config.model).to(device).train()
+        distributed.broadcast_module(self.model)
         self.forward = torch.compile(self.model) if train.compile else self.model
         params = list(self.model.parameters())
         if train.optimizer == "adam_atan2":
@@ -78,8 +90,11 @@ class Trainer:
             else None
         )
         self.ema = EMA(self.model, train.ema_decay) if train.ema else None
-        self.sampler = Sampler(task, dataset.splits["train"], train.batch_size, config.data.augmentations, train.seed, base_identifiers=dataset.num_puzzle_identifiers)
-        self.carry = empty_carry(self.model, train.batch_size, device)
+        self.sampler = Sampler(
+            task, dataset.splits["train"], train.batch_size, config.data.augmentations, train.seed, slots=(self.first_slot, self.local_batch),
+            base_identifiers=dataset.num_puzzle_identifiers,
+        )
+        self.carry = empty_carry(self.model, self.local_batch, device)
         self.exploration = torch.Generator().manual_seed(train.seed)
         self.step = 0
 
@@ -97,40 +112,60 @@ class Trainer:
         batch = self.sampler.next_batch()
         as_tensor = lambda array: torch.as_tensor(array, device=self.device)  # noqa: E731
         self.carry, logits, q_halt, _ = supervision_step(
-            self.forward, self.carry, as_tensor(batch.inputs), as_tensor(batch.labels), as_tensor(batch.puzzle_identifiers), self.exploration
+            self.forward, self.carry, as_tensor(batch.inputs), as_tensor(batch.labels), as_tensor(batch.puzzle_identifiers), self.exploration,
+            slots=(self.first_slot, train.batch_size),
         )
         loss, parts, correct = act_loss(logits, self.carry.labels, q_halt, train.loss, train.q_loss_weight)
-        if not torch.isfinite(loss):
+        totals = self._batch_totals(loss, parts, correct, logits, q_halt)
+        if not math.isfinite(totals["loss"]):
             raise TrmkitError(
-                f"the loss became {loss.item()} at step {self.step}; nothing was saved, "
+                f"the loss became {totals['loss']} at step {self.step}; nothing was saved, "
                 f"{checkpoint.what_is_kept(self.run_dir)}. {checkpoint.NUMERIC_FAULT_HINT}"
             )
-        (loss / train.batch_size).backward()
+        (loss / train.batch_size).backward()  # the global batch: summed over ranks, it is the mean
+        distributed.all_reduce_gradients(self.model.parameters())
         self.optimizer.step()
         if self.sparse is not None:
             self.sparse.step()
         self.optimizer.zero_grad(set_to_none=True)
         if self.ema is not None:
             self.ema.update(self.model)
-        return self._step_metrics(loss, parts, correct, logits, q_halt, lr)
+        return self._step_metrics(totals, lr)
 
     @torch.no_grad()
-    def _step_metrics(self, loss, parts, correct, logits, q_halt, lr) -> dict[str, float]:
+    def _batch_totals(self, loss, parts, correct, logits, q_halt) -> dict[str, float]:
+        """Sums over the global batch of what the step's metrics report, in one all-reduce (so
+        every rank also agrees on whether the loss is finite)."""
         halted = self.carry.halted
-        count = max(1, int(halted.sum()))
         token_accuracy, _ = accuracy_parts(logits, self.carry.labels)
+        sums = {
+            "loss": loss,
+            "lm_loss": parts["lm_loss"],
+            "q_halt_loss": parts["q_halt_loss"],
+            "halted": halted.sum(),
+            "accuracy": token_accuracy[halted].sum(),
+            "exact": (correct & halted).sum(),
+            "q_halt_right": (((q_halt > 0) == correct) & halted).sum(),
+            "steps": self.carry.steps[halted].sum(),
+        }
+        values = distributed.sum_across_ranks(torch.stack([value.detach().to(torch.float64) for value in sums.values()]))
+        return dict(zip(sums, values.tolist()))
+
+    def _step_metrics(self, totals: dict[str, float], lr: float) -> dict[str, float]:
+        """Per-example means (losses) and means over the slots that halted (accuracies, steps)."""
+        count = max(1, int(totals["halted"]))
         batch = self.config.train.batch_size
         return {
             "step": self.step,
             "lr": lr,
-            "loss": loss.item() / batch,
-            "lm_loss": parts["lm_loss"].item() / batch,
-            "q_halt_loss": parts["q_halt_loss"].item() / batch,
-            "halted": int(halted.sum()),
-            "accuracy": float(token_accuracy[halted].sum()) / count,
-            "exact_accuracy": float((correct & halted).sum()) / count,
-            "q_halt_accuracy": float((((q_halt > 0) == correct) & halted).sum()) / count,
-            "steps": float(self.carry.steps[halted].sum()) / count,
+            "loss": totals["loss"] / batch,
+            "lm_loss": totals["lm_loss"] / batch,
+            "q_halt_loss": totals["q_halt_loss"] / batch,
+            "halted": int(totals["halted"]),
+            "accuracy": totals["accuracy"] / count,
+            "exact_accuracy": totals["exact"] / count,
+            "q_halt_accuracy": totals["q_halt_right"] / count,
+            "steps": totals["steps"] / count,
         }
 
     # -- evaluation and weights -----------------------------------------------------------------
@@ -148,6 +183,13 @@ class Trainer:
 
     # -- checkpoints ----------------------------------------------------------------------------
     def save(self) -> Path:
+        """Write a checkpoint (rank 0; every rank must call this, as the carry is gathered) and
+        return where it went."""
+        carry = {name: distributed.gather_rows(value) for name, value in self.carry.tensors().items()}
+        location = self._write_checkpoint(carry) if distributed.is_main() else None
+        return distributed.broadcast_object(location)
+
+    def _write_checkpoint(self, carry: dict[str, torch.Tensor]) -> Path:
         state_tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         names = {id(p): name for name, p in self.model.named_parameters()}
         for p, state in self.optimizer.state.items():
@@ -155,7 +197,7 @@ class Trainer:
                 state_tensors[f"optim.{names[id(p)]}.{key}"] = torch.as_tensor(value)
         if self.ema is not None:
             state_tensors.update({f"ema.{k}": v for k, v in self.ema.shadow.items()})
-        state_tensors.update({f"carry.{k}": v for k, v in self.carry.tensors().items()})
+        state_tensors.update({f"carry.{k}": v for k, v in carry.items()})
         state_tensors["rng.exploration"] = self.exploration.get_state()
         state = {"step": self.step, "sampler_position": self.sampler.position, "dataset": self.dataset.manifest.get("files", {})}
         return checkpoint.save(self.run_dir, self.step, self.eval_model().state_dict(), self.config, state_tensors, state)
@@ -173,7 +215,11 @@ class Trainer:
                     self.optimizer.state[params[name]][field] = value if field == "step" else value.to(self.device)
                 elif key.startswith("ema.") and self.ema is not None:
                     self.ema.shadow[key[4:]] = value.to(self.device)
-            self.carry = Carry(**{f.name: tensors[f"carry.{f.name}"].to(self.device) for f in dataclasses.fields(Carry)})
+            saved_batch = len(tensors["carry.halted"])
+            if saved_batch != self.config.train.batch_size:
+                raise TrmkitError(f"{location}: the run was trained with train.batch_size {saved_batch}, not {self.config.train.batch_size}")
+            mine = slice(self.first_slot, self.first_slot + self.local_batch)
+            self.carry = Carry(**{f.name: tensors[f"carry.{f.name}"][mine].to(self.device) for f in dataclasses.fields(Carry)})
             self.exploration.set_state(tensors["rng.exploration"])
         except (KeyError, RuntimeError) as exc:
             raise TrmkitError(f"{location}: training state does not fit this run's config ({exc})") from None
@@ -201,16 +247,19 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(task, config, dataset, run_dir, device)
     metrics_path = run_dir / METRICS_FILE
+    main = distributed.is_main()
     if resume:
         location = checkpoint.resolve(run_dir)
         trainer.restore(location)
-        _truncate_metrics(metrics_path, trainer.step)
-    text = json.dumps(config.to_dict(), indent=2)
-    atomic_write(run_dir / "config.json", lambda handle: handle.write(text.encode()))
+        if main:
+            _truncate_metrics(metrics_path, trainer.step)
+    if main:
+        text = json.dumps(config.to_dict(), indent=2)
+        atomic_write(run_dir / "config.json", lambda handle: handle.write(text.encode()))
     train_config = config.train
     started = time.perf_counter()
     first_step = trainer.step
-    with open(metrics_path, "a") as log:
+    with open(metrics_path if main else os.devnull, "a") as log:  # rank 0 alone keeps the log
         def write(record: dict[str, Any]) -> None:
             log.write(json.dumps(record) + "\n")
             log.flush()
@@ -225,7 +274,7 @@ def train(
                 write(metrics)
             if on_step:
                 on_step(metrics)
-            stop = should_stop()
+            stop = distributed.any_rank(should_stop())  # a signal may reach the ranks at different steps
             if (train_config.eval_every and trainer.step % train_config.eval_every == 0) or last:
                 results = {"step": trainer.step, "eval": trainer.evaluate()}
                 write(results)
