@@ -134,6 +134,12 @@ class TaskSpec:
     config's ``data.options``). ``config_dir`` holds the named configs ``<name>.yaml`` (at least
     ``paper``, ``small`` and ``tiny``).
 
+    ``models_dir`` (optional) holds trained models shipped with the plugin, so that the task
+    works right after ``pip install``: one subfolder per model with ``model.safetensors`` (as
+    :mod:`trmkit.checkpoint` writes it) and ``card.json`` (how it was trained and how accurate
+    it measured; see :mod:`trmkit.models`). ``trmkit solve`` uses the default one when no
+    ``--model`` is given.
+
     ``identifiers_per_version``: every augmented version of a puzzle learns its own puzzle
     embedding (ARC: the model meets a task only through its embedding, and a rotated, recoloured
     task is another task). Version ``v`` of an example whose base identifier is ``b > 0`` then
@@ -156,6 +162,7 @@ class TaskSpec:
     pad_id: int = 0
     ignore_label_id: int = 0
     api_version: int = API_VERSION
+    models_dir: Path | None = None
     identifiers_per_version: bool = False
     test_shares_groups: bool = False
 

@@ -37,6 +37,7 @@ SPEC = trmkit.TaskSpec(
     build_dataset=build_dataset,
     dataset_options=MazeOptions,
     config_dir=Path(str(resources.files(f"{__name__}.configs"))),  # configs/maze/ in the source tree
+    models_dir=Path(str(resources.files(__name__))) / "models",  # trained models: drop a folder in (see trmkit.models)
 )
 
 

@@ -88,6 +88,7 @@ def _spec() -> TaskSpec:
         build_dataset=build,
         dataset_options=SudokuDataOptions,
         config_dir=Path(str(resources.files("trmkit_sudoku.configs"))),
+        models_dir=Path(str(resources.files("trmkit_sudoku"))) / "models",  # trained models shipped as package data
         pad_id=0,
         ignore_label_id=0,
     )

@@ -19,7 +19,7 @@ from ..task import API_VERSION
 from .common import reported_errors
 
 #: Modules of :mod:`trmkit.cli` whose ``COMMANDS`` the group registers, in this order.
-COMMAND_MODULES = ("tasks", "check", "data", "config", "train", "solve", "convert", "plugin")
+COMMAND_MODULES = ("tasks", "check", "data", "config", "train", "solve", "convert", "models", "plot", "plugin")
 
 
 class TrmkitGroup(click.Group):

@@ -20,7 +20,10 @@ BATCH = 256
 
 
 def model_option(function: Any) -> Any:
-    return click.option("--model", "-m", "model_path", required=True, type=click.Path(path_type=Path), help="A checkpoint: run directory, checkpoint folder or .safetensors file.")(function)
+    return click.option(
+        "--model", "-m", "model_path", default=None, metavar="PATH|NAME",
+        help="A checkpoint (run directory, checkpoint folder or .safetensors file) or the name of a model the task ships ('trmkit models') [default: the task's bundled model].",
+    )(function)
 
 
 def device_option(function: Any) -> Any:
@@ -50,12 +53,19 @@ def model_data(task: Task, loaded: Any, data_dir: Path | None) -> Any:
     return data
 
 
-def load_for(task: Task, model_path: Path, device: str) -> Any:
-    """Load a checkpoint for ``task`` on ``device`` (a model of another task is refused)."""
+def load_for(task: Task, model_path: str | None, device: str, halt: str = "all") -> Any:
+    """Load a checkpoint for ``task`` on ``device`` (a model of another task is refused); with no
+    path, the task's bundled model, saying on stderr which one and how accurate it measured
+    (with ``halt``, the halting protocol the command uses)."""
     from ..checkpoint import load_model
+    from ..models import find_model
     from ..train import resolve_device
 
-    return load_model(model_path, device=resolve_device(device), task=task.name)
+    path, bundled = find_model(task, model_path)
+    if bundled is not None:
+        protocol = "adaptive halting" if halt == "adaptive" else "all steps"
+        stderr.print(f"model: {task.name} '{bundled.name}' (bundled, {bundled.card['steps']} training steps); measured held-out exact accuracy ({protocol}): {bundled.accuracy_line(halt)}")
+    return load_model(path, device=resolve_device(device), task=task.name)
 
 
 def encode(task: Task, puzzles: list[Puzzle], seq_len: int) -> np.ndarray:
@@ -110,6 +120,16 @@ def show(task: Task, record: dict[str, Any], color: bool) -> None:
     click.echo(task.decoder.render(record["answer"], color=color))
 
 
+def draw_trajectories(task: Task, puzzles: list[Puzzle], records: list[dict[str, Any]], png: Path) -> None:
+    """One PNG per puzzle: ``png`` for the first, ``NAME-2.png``, ... for the others."""
+    from ..plots import save_png, trajectory_figure
+
+    for number, (puzzle, record) in enumerate(zip(puzzles, records), start=1):
+        target = png if number == 1 else png.with_name(f"{png.stem}-{number}{png.suffix or '.png'}")
+        save_png(trajectory_figure(task, puzzle, record), target)
+        stderr.print(f"drew {puzzle.source} to {target}")
+
+
 def record_json(task: Task, record: dict[str, Any]) -> dict[str, Any]:
     data = dict(record, answer=task.decoder.to_json(record["answer"]))
     if "trajectory" in record:
@@ -149,10 +169,11 @@ def interactive_puzzles(task: Task):
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Supervision steps at most [default: the model's N_sup].")
 @click.option("--trajectory", is_flag=True, help="Show the answer after every supervision step.")
 @click.option("--interactive", "-i", is_flag=True, help="Read puzzles from stdin one after another and answer each at once.")
+@click.option("--png", "png", type=click.Path(path_type=Path), default=None, help="Draw each puzzle's answer at every supervision step (changed cells marked, confidence per step) to this PNG (NAME-2.png, ... for further puzzles); needs 'trmkit[plot]'.")
 @versions_option
 @device_option
 @json_option
-def solve_command(task_name: str, puzzle_file: str | None, model_path: Path, halt: str, max_steps: int | None, trajectory: bool, interactive: bool, versions: int | None, device: str, as_json: bool) -> None:
+def solve_command(task_name: str, puzzle_file: str | None, model_path: str | None, halt: str, max_steps: int | None, trajectory: bool, interactive: bool, png: Path | None, versions: int | None, device: str, as_json: bool) -> None:
     """Solve the puzzles in PUZZLE (a file, or - for stdin) with a trained model.
 
     Each answer is printed as the task renders it, with the task's own verdict on it, the
@@ -161,15 +182,22 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: Path, hal
 
     \b
     Examples:
+      trmkit solve sudoku puzzle.txt               # the model the task ships
       trmkit solve sudoku puzzle.txt --model runs/sudoku-small
       cat puzzles.csv | trmkit solve sudoku - --model runs/sudoku-small --json
-      trmkit solve sudoku puzzle.txt --model runs/sudoku-small --trajectory --halt all
+      trmkit solve sudoku puzzle.txt --trajectory --halt all --png steps.png
       trmkit solve sudoku --interactive --model runs/sudoku-small
     """
     task = load_task(task_name)
     if not interactive and puzzle_file is None:
         raise click.UsageError("give a PUZZLE file (or - for stdin), or --interactive")
-    loaded = load_for(task, model_path, device)
+    if png is not None:
+        if interactive:
+            raise click.UsageError("--png draws the puzzles of a file; it does not go with --interactive")
+        from ..plots import matplotlib_figure
+
+        matplotlib_figure()  # a missing extra is reported before any solving
+    loaded = load_for(task, model_path, device, halt)
     color = sys.stdout.isatty()
     if interactive:
         all_valid = True
@@ -183,7 +211,12 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: Path, hal
         stderr.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
     if supports_voting(task):  # e.g. ARC: the best-voted attempts over augmented versions
         sys.exit(voted_solve(task, loaded, puzzles, model_data(task, loaded, None), max_steps, versions, as_json))
-    records = solve_all(task, loaded, puzzles, halt, max_steps, trajectory)
+    records = solve_all(task, loaded, puzzles, halt, max_steps, trajectory or png is not None)
+    if png is not None:
+        draw_trajectories(task, puzzles, records, png)
+        if not trajectory:
+            for record in records:
+                del record["trajectory"]
     if as_json:
         emit_json([record_json(task, record) for record in records])
     else:
@@ -206,7 +239,7 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: Path, hal
 @submission_option
 @device_option
 @json_option
-def eval_command(task_name: str, model_path: Path, data_dir: Path | None, split: str, limit: int, max_steps: int | None, versions: int | None, submission_path: Path, device: str, as_json: bool) -> None:
+def eval_command(task_name: str, model_path: str | None, data_dir: Path | None, split: str, limit: int, max_steps: int | None, versions: int | None, submission_path: Path, device: str, as_json: bool) -> None:
     """Measure a trained model on held-out data: exact accuracy, token accuracy and halting.
 
     Runs every supervision step (the official protocol) and reads off, from the same pass,
@@ -217,6 +250,7 @@ def eval_command(task_name: str, model_path: Path, data_dir: Path | None, split:
     Examples:
       trmkit eval sudoku --model runs/sudoku-small
       trmkit eval sudoku --model runs/sudoku-small --data data/sudoku-hard --json
+      trmkit eval sudoku --data data/sudoku-hard   # the model the task ships
       trmkit eval arc --model runs/arc --data data/arc --submission out/submission.json
     """
     from ..evaluate import evaluate
