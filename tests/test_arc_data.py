@@ -120,6 +120,20 @@ def test_a_directory_of_task_files_and_a_kaggle_pair_are_read_by_path(tmp_path: 
     assert len(splits["train"]) == 1 + 2 * 3  # k1's demo; a1 and a2: two demos and the test pair each
 
 
+def test_hidden_test_outputs_are_held_out_for_a_submission_but_never_scored(tmp_path: Path) -> None:
+    from trmkit.voting import pass_at
+
+    challenges = {"h1": {"train": [{"input": grid("7"), "output": grid("8")}], "test": [{"input": grid("77")}]}}
+    (tmp_path / "hidden_challenges.json").write_text(json.dumps(challenges))  # no solutions file
+    splits = build(subsets=f"training,{tmp_path / 'hidden_challenges.json'}", test_set="hidden", max_tasks=2)
+    test = splits["test"]
+    assert len(test) == 1 and (test.labels == 0).all()  # the input is there, nothing is supervised
+    assert np.array_equal(TASK.tokenizer.decode(test.inputs[0]), np.array([[7, 7]]))
+    assert pass_at(TASK, test, [[np.array([[8, 8]])]])["examples"] == 0
+    with pytest.raises(trmkit.ConfigError, match="test input without output"):
+        build(subsets=f"training,{tmp_path / 'hidden_challenges.json'}", test_set="training", max_tasks=2)
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [({"subsets": "nope"}, "unknown ARC subset 'nope'"),

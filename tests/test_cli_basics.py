@@ -89,7 +89,7 @@ def test_usage_errors_stay_click_usage_errors() -> None:
 def test_an_unknown_task_exits_2_and_lists_what_is_there(fake_task: str) -> None:
     result = invoke("config", "list", "nope")
     assert result.exit_code == 2
-    assert result.stderr.strip().startswith("Error: unknown task 'nope' (available: latin")
+    assert result.stderr.strip().startswith("Error: unknown task 'nope' (available: arc, latin,")
 
 
 def test_an_unknown_task_mentions_plugins_that_failed(dists) -> None:

@@ -103,15 +103,18 @@ def predict_versions(
 
 def pass_at(task: Task, examples: Examples, ranked: list[list[Any]], ks: Sequence[int] = PASS_AT) -> dict[str, Any]:
     """pass@K for each K: per task (group) the share of its examples with a right answer among
-    the first K, averaged over tasks; also per example."""
-    per_group: dict[int, list[int]] = defaultdict(list)  # group -> rank of the first right answer per example (inf: none)
+    the first K, averaged over tasks; also per example. Examples whose answer is unknown (no
+    supervised label token: a competition's hidden test outputs) are not scored."""
+    per_group: dict[int, list[float]] = defaultdict(list)  # group -> rank of the first right answer per example (inf: none)
     for row, answers in enumerate(ranked):
+        if not (examples.labels[row] != task.spec.ignore_label_id).any():
+            continue
         question = task.tokenizer.decode(examples.inputs[row])
         reference = task.tokenizer.decode(examples.labels[row])
         puzzle = Puzzle(question, reference)
         first = next((k for k, answer in enumerate(answers) if task.validate(puzzle, answer).ok), None)
         per_group[int(examples.groups[row])].append(np.inf if first is None else first)
-    metrics: dict[str, Any] = {"examples": len(ranked), "puzzles": len(per_group)}
+    metrics: dict[str, Any] = {"examples": sum(len(ranks) for ranks in per_group.values()), "puzzles": len(per_group)}
     for k in ks:
         metrics[f"pass@{k}"] = float(np.mean([np.mean([rank < k for rank in ranks]) for ranks in per_group.values()])) if per_group else 0.0
         metrics[f"example_pass@{k}"] = float(np.mean([rank < k for ranks in per_group.values() for rank in ranks])) if per_group else 0.0

@@ -8,7 +8,7 @@ Split rules (``split``):
   why their test pairs share the task's group and puzzle identifier.
 - ``strict``: the test-set tasks are held out whole (no demo of theirs is trained on); their
   puzzle identifiers are never trained, as for a task seen for the first time.
-- ``memorise``: the test pairs of the test set train too. Not a benchmark: a check that the
+- ``memorise``: the test pairs of the test set train too (they need outputs). Not a benchmark: a check that the
   pipeline (encoding, augmentation, voting, inverse transforms) can reproduce what it learnt.
 
 Every task is one group, with base puzzle identifier ``group + 1`` (0 is the blank); the engine
@@ -28,7 +28,7 @@ import numpy as np
 
 from trmkit import ConfigError, Examples
 
-from .canvas import MAX_SIZE, encode
+from .canvas import MAX_SIZE, PAD, encode
 from .sources import ArcTask, load_subset
 
 SPLITS = ("reference", "strict", "memorise")
@@ -66,7 +66,7 @@ class Entry:
 
     group: int
     question: np.ndarray
-    answer: np.ndarray
+    answer: np.ndarray | None  # unknown (a Kaggle challenge without solutions): nothing supervised
 
 
 def names(value: str) -> list[str]:
@@ -136,9 +136,7 @@ def split_entries(tasks: list[tuple[ArcTask, bool]], split: str) -> dict[str, li
         if not (in_test_set and split == "strict"):
             entries["train"] += [Entry(group, q, a) for q, a in task.train]
         for q, a in task.test:
-            if a is None:
-                if in_test_set:
-                    continue  # no output to score against (a Kaggle challenge without solutions)
+            if a is None and not held_out:
                 raise ConfigError(f"task {task.name} has a test input without output, so it cannot train")
             if held_out:
                 entries["test"].append(Entry(group, q, a))
@@ -153,7 +151,7 @@ def to_examples(entries: Iterable[Entry], canvas: int = MAX_SIZE) -> Examples:
     entries = list(entries)
     shape = (len(entries), canvas * canvas)
     inputs = np.array([encode(e.question, canvas) for e in entries], dtype=np.int64).reshape(shape)
-    labels = np.array([encode(e.answer, canvas) for e in entries], dtype=np.int64).reshape(shape)
+    labels = np.array([encode(e.answer, canvas) if e.answer is not None else np.full(canvas * canvas, PAD) for e in entries], dtype=np.int64).reshape(shape)
     groups = np.array([e.group for e in entries], dtype=np.int64)
     return Examples(inputs=inputs, labels=labels, groups=groups, puzzle_identifiers=groups + 1)
 
