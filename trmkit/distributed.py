@@ -76,17 +76,18 @@ def session(device: torch.device) -> Iterator[torch.device]:
         dist.destroy_process_group()
 
 
-def shard(count: int) -> tuple[int, int]:
-    """This rank's contiguous share ``[start, stop)`` of ``count`` items (sizes differ by <= 1,
-    in rank order, so concatenating the shards in rank order gives back the whole)."""
-    world, me = world_size(), rank()
+def shard(count: int, me: int | None = None, world: int | None = None) -> tuple[int, int]:
+    """Rank ``me``'s (default: this rank's) contiguous share ``[start, stop)`` of ``count`` items
+    (sizes differ by <= 1, in rank order, so the shards in rank order give back the whole)."""
+    me = rank() if me is None else me
+    world = world_size() if world is None else world
     return count * me // world, count * (me + 1) // world
 
 
-def local_batch_size(global_batch: int) -> int:
+def local_batch_size(global_batch: int, world: int | None = None) -> int:
     """The slots each rank holds; the global batch must split evenly so every rank's step is the
     same shape (collectives need equal sizes, and the result must not depend on the split)."""
-    world = world_size()
+    world = world_size() if world is None else world
     if global_batch % world:
         raise ConfigError(f"train.batch_size {global_batch} does not split evenly over {world} processes")
     return global_batch // world

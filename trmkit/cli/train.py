@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +49,13 @@ def prepare_dataset(task: Any, config: configuration.TRMConfig, data_dir: Path |
 class StopRequest:
     """SIGINT/SIGTERM ask the loop to finish its step, checkpoint and exit cleanly."""
 
+    #: Seconds in which a repeated signal is the same request: under torchrun a Ctrl-C reaches a
+    #: worker twice (from the terminal and forwarded by torchrun).
+    REPEAT_S = 2.0
+
     def __init__(self) -> None:
         self.requested = False
+        self.requested_at = 0.0
         self.previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopRequest:
@@ -60,8 +68,11 @@ class StopRequest:
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested:  # a second Ctrl-C means now
+            if time.monotonic() - self.requested_at < self.REPEAT_S:
+                return
             raise KeyboardInterrupt
         self.requested = True
+        self.requested_at = time.monotonic()
         stderr.print("[yellow]stopping after this step; writing a checkpoint...[/]")
 
     def __exit__(self, *exc: Any) -> None:
@@ -82,8 +93,9 @@ class StopRequest:
 @click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint (start it if it has none yet).")
 @click.option("--seed", type=int, default=None, help="Training seed (overrides train.seed).")
+@click.option("--nproc", type=click.IntRange(min=1), default=None, help="Train data-parallel on N processes of this machine (starts torchrun: one process per GPU, or gloo on the CPU); for several machines run torchrun yourself.")
 @json_option
-def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_dir: Path | None, out: Path | None, steps: int | None, device: str, resume: bool, seed: int | None, as_json: bool) -> None:
+def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_dir: Path | None, out: Path | None, steps: int | None, device: str, resume: bool, seed: int | None, nproc: int | None, as_json: bool) -> None:
     """Train a Tiny Recursive Model on TASK.
 
     With no --data the task's default dataset is generated (offline, seeded). Progress goes to
@@ -97,11 +109,24 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
       trmkit train sudoku --config tiny --steps 20 --out runs/try
       trmkit train sudoku --set train.lr=3e-4 --set model.n=4
       trmkit train sudoku --out runs/try --resume
+      trmkit train sudoku --nproc 8                # 8 GPUs of this machine, batch split 8 ways
+      torchrun --nproc_per_node 8 -m trmkit train sudoku   # the same, launched by hand
     """
+    from .. import distributed
     from ..train import resolve_device, train as run_training
 
     task = load_task(task_name)
-    torch_device = resolve_device(device)
+    if nproc is not None and nproc > 1:
+        if distributed.launched_by_torchrun():
+            raise click.UsageError("--nproc starts torchrun itself; leave it out when launching with torchrun")
+        argv = torchrun_argv(click.get_current_context(), nproc)
+        stderr.print(f"starting: {shlex.join(argv)}", markup=False, highlight=False, soft_wrap=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(argv[0], argv)
+    torch_device = click.get_current_context().with_resource(distributed.session(resolve_device(device)))
+    if not distributed.is_main():
+        stderr.quiet = True  # rank 0 alone reports progress; errors still reach stderr
     name = config_name or default_config_name(torch_device)
     if config_name is None:
         stderr.print(f"config: '{name}' (default on {torch_device.type}; choose with --config)")
@@ -118,13 +143,17 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
     if has_checkpoints and not resume:
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
 
-    dataset = prepare_dataset(task, config, data_dir, run_dir)
+    with distributed.main_first():  # rank 0 builds the default dataset; the others load it
+        dataset = prepare_dataset(task, config, data_dir, run_dir)
+    world = distributed.world_size()
     stderr.print(
-        f"training {task.name} on {torch_device}: {config.train.steps} steps, batch {config.train.batch_size}, "
+        f"training {task.name} on {torch_device}{f' x {world} processes' if world > 1 else ''}: {config.train.steps} steps, batch {config.train.batch_size}, "
         f"T={config.model.T} n={config.model.n} hidden {config.model.hidden_size} ({config.model.mixer})"
     )
     with StopRequest() as stop, _progress(config.train.steps) as report:
         trainer = run_training(task, config, dataset, run_dir, torch_device, resume=resume, on_step=report.step, on_eval=report.evaluation, should_stop=stop)
+    if not distributed.is_main():
+        return
     summary = {
         "task": task.name,
         "run_dir": str(run_dir),
@@ -161,6 +190,12 @@ def command_line(ctx: click.Context, **changes: Any) -> str:
             else:
                 words += [part for item in (value if getattr(param, "multiple", False) else [value]) for part in (flag, str(item))]
     return shlex.join(words)
+
+
+def torchrun_argv(ctx: click.Context, nproc: int) -> list[str]:
+    """torchrun (of this Python) running this same command on ``nproc`` processes of this machine."""
+    words = shlex.split(command_line(ctx, nproc=None))
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "trmkit", *words[1:]]
 
 
 def _latest(run_dir: Path) -> Path:

@@ -1,0 +1,252 @@
+"""Data-parallel training under torchrun, on the CPU with gloo (trmkit.distributed).
+
+The end-to-end tests start real ``torchrun --nproc_per_node 2`` runs and check them against a
+single process with the same global batch and seed: the weights, optimizer moments, EMA,
+puzzle-embedding table and carry after k steps agree to float tolerance (the ranks sum gradients
+in another order, nothing more), rank 0 alone writes checkpoints and metrics, and a distributed
+run resumes from its own checkpoint. The rest are fast in-process tests of the pieces.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from safetensors.torch import load_file
+
+from trmkit import dataset, distributed, get_task, load_config
+from trmkit.act import empty_carry, supervision_step
+from trmkit.checkpoint import MODEL_FILE, STATE_FILE, resolve
+from trmkit.cli import main
+from trmkit.evaluate import Predictions, evaluate, predict, score
+from trmkit.model import TRM
+from trmkit.sampler import Sampler
+from trmkit.train import train
+
+from test_parity import one_thread  # noqa: F401  (tiny tensors: one thread beats two fighting)
+
+CPU = torch.device("cpu")
+
+#: Runs ``trmkit`` like ``python -m trmkit`` does, but records which rank calls checkpoint.save,
+#: so the test sees every writer, not just the files that survived.
+DRIVER = '''
+import os, sys
+from trmkit import checkpoint
+from trmkit.cli import main
+
+real_save = checkpoint.save
+
+def recording_save(run_dir, step, *args, **kwargs):
+    with open(os.environ["TRMKIT_TEST_WRITERS"], "a") as log:
+        log.write(f"{os.environ.get('RANK', 'single')} {step}\\n")
+    return real_save(run_dir, step, *args, **kwargs)
+
+checkpoint.save = recording_save
+main(sys.argv[1:], prog_name="trmkit")
+'''
+
+
+def torchrun(tmp_path: Path, *args: str, pythonpath: tuple[Path, ...] = ()) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """``torchrun --nproc_per_node 2 DRIVER ARGS`` on the CPU; returns the run and its writers."""
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    writers = tmp_path / "writers.log"
+    writers.unlink(missing_ok=True)
+    env = {key: value for key, value in os.environ.items() if key != "TRMKIT_DISABLE_PLUGINS"}
+    env.update(TRMKIT_TEST_WRITERS=str(writers), CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, pythonpath), env.get("PYTHONPATH", "")])
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(driver), *args]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=240)
+    return result, (writers.read_text().splitlines() if writers.exists() else [])
+
+
+def checkpoint_tensors(location: Path) -> dict[str, torch.Tensor]:
+    tensors = {f"state:{k}": v for k, v in load_file(location / STATE_FILE).items()}
+    tensors.update({f"model:{k}": v for k, v in load_file(location / MODEL_FILE).items()})
+    return tensors
+
+
+def assert_same_training(distributed_run: Path, single_run: Path) -> None:
+    """The same checkpoint files (weights, EMA, moments, embedding table, carry, RNG, position)
+    and the same metrics, to float tolerance: 1e-4 of each tensor's largest magnitude (measured:
+    weights and moments differ by ~1e-7 of it, the recursion's activations in the carry ~2e-5;
+    gradients averaged instead of summed over ranks would be off 2x in the Adam moments)."""
+    ours, theirs = resolve(distributed_run), resolve(single_run)
+    assert ours.name == theirs.name
+    a, b = checkpoint_tensors(ours), checkpoint_tensors(theirs)
+    assert sorted(a) == sorted(b)
+    for name in a:
+        if a[name].is_floating_point():
+            scale = float(b[name].abs().max()) if b[name].numel() else 0.0
+            torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-4 * scale, msg=lambda m: f"{name}: {m}")
+        else:
+            assert torch.equal(a[name], b[name]), name
+    assert json.loads((ours / "state.json").read_text())["sampler_position"] == json.loads((theirs / "state.json").read_text())["sampler_position"]
+    ours_log = [json.loads(line) for line in (distributed_run / "metrics.jsonl").read_text().splitlines()]
+    theirs_log = [json.loads(line) for line in (single_run / "metrics.jsonl").read_text().splitlines()]
+    assert [record["step"] for record in ours_log] == [record["step"] for record in theirs_log]  # one writer: no line twice
+    for mine, reference in zip(ours_log, theirs_log):
+        for key in ("loss", "lm_loss", "halted", "exact_accuracy", "steps"):
+            if key in reference:
+                assert mine[key] == pytest.approx(reference[key], rel=1e-4, abs=1e-6), key
+        if "eval" in reference:
+            assert mine["eval"] == pytest.approx(reference["eval"], rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_two_processes_train_the_same_weights_as_one(tmp_path):
+    task = get_task("sudoku")
+    settings_ = ["train.steps=4", "train.checkpoint_every=2", "train.eval_every=2", "train.log_every=1"]
+    config = load_config(task, "tiny", settings_)
+    data_dir = dataset.save(dataset.build(task, task.dataset_options(config.data.options), config.data.seed), tmp_path / "data")
+
+    run = tmp_path / "ddp"
+    sets = [word for item in settings_ for word in ("--set", item)]
+    result, writers = torchrun(tmp_path, "train", "sudoku", "--config", "tiny", *sets, "--data", str(data_dir), "--out", str(run), "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout)["step"] == 4  # the summary is printed once, by rank 0
+    assert writers == ["0 2", "0 4"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["latest", "step-0000002", "step-0000004"]
+
+    train(task, config, dataset.load(data_dir), tmp_path / "single", CPU)
+    assert_same_training(run, tmp_path / "single")
+
+
+def several_identifier_dataset(task_name: str, directory: Path) -> Path:
+    """The task's dataset with one puzzle-embedding row per training puzzle (as ARC has one per
+    task), so the sparse update touches several rows, some from both ranks."""
+    task = get_task(task_name)
+    built = dataset.build(task, task.dataset_options({"train_size": 6, "test_size": 4}), seed=0)
+    built.splits["train"].puzzle_identifiers = np.arange(len(built.splits["train"])) % 5
+    built.manifest["num_puzzle_identifiers"] = 5
+    return dataset.save(built, directory)
+
+
+@pytest.mark.slow
+def test_sparse_puzzle_embeddings_and_resume_across_two_processes(fake_task, fake_task_root, tmp_path):
+    settings_ = ["train.steps=4", "train.checkpoint_every=2", "train.eval_every=0", "train.log_every=1", "train.puzzle_emb_lr=0.01", "data.augmentations=3"]
+    data_dir = several_identifier_dataset(fake_task, tmp_path / "data")
+    sets = [word for item in settings_ for word in ("--set", item)]
+    run = tmp_path / "ddp"
+    common = ["train", fake_task, "--config", "tiny", *sets, "--data", str(data_dir), "--out", str(run)]
+    first, writers = torchrun(tmp_path, *common, "--steps", "2", pythonpath=(fake_task_root,))
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert writers == ["0 2"]
+    resumed, writers = torchrun(tmp_path, *common, "--resume", pythonpath=(fake_task_root,))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert writers == ["0 4"]
+
+    task, data = get_task(fake_task), dataset.load(data_dir)
+    train(task, load_config(task, "tiny", [*settings_, "train.steps=2"]), data, tmp_path / "single", CPU)
+    single = train(task, load_config(task, "tiny", settings_), data, tmp_path / "single", CPU, resume=True)
+    table = single.model.puzzle_emb.weight
+    assert int((table.abs().sum(-1) > 0).sum()) >= 3  # several rows were trained
+    assert_same_training(run, tmp_path / "single")
+
+
+# -- the pieces, in process -------------------------------------------------------------------------
+
+
+@given(count=st.integers(0, 50), world=st.integers(1, 9))
+def test_evaluation_shards_partition_the_examples_in_rank_order(count, world):
+    shards = [distributed.shard(count, me, world) for me in range(world)]
+    assert shards[0][0] == 0 and shards[-1][1] == count
+    assert all(a[1] == b[0] for a, b in zip(shards, shards[1:]))
+    assert max(stop - start for start, stop in shards) - min(stop - start for start, stop in shards) <= 1
+
+
+def test_a_batch_that_does_not_split_evenly_is_a_config_error():
+    assert distributed.local_batch_size(768, world=8) == 96
+    with pytest.raises(Exception, match="does not split evenly over 3 processes"):
+        distributed.local_batch_size(16, world=3)
+
+
+def test_without_torchrun_the_helpers_do_nothing():
+    assert (distributed.rank(), distributed.world_size(), distributed.is_main(), distributed.is_active()) == (0, 1, True, False)
+    tensor = torch.arange(4.0)
+    assert distributed.sum_across_ranks(tensor) is tensor and distributed.gather_rows(tensor) is tensor
+    assert distributed.gather_objects("x") == ["x"] and distributed.broadcast_object("x") == "x"
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(world=st.integers(1, 4), local=st.integers(1, 3), steps=st.integers(1, 4))
+def test_the_ranks_shards_make_up_the_single_process_batches(fake_task, world, local, steps):
+    task = get_task(fake_task)
+    examples = dataset.build(task, task.dataset_options({"train_size": 5}), seed=0).splits["train"]
+    batch = world * local
+    single = Sampler(task, examples, batch, augmentations=3, seed=7)
+    ranks = [Sampler(task, examples, batch, augmentations=3, seed=7, slots=(me * local, local)) for me in range(world)]
+    for _ in range(steps):  # crosses epochs: 5 examples, up to 12 per batch
+        whole = single.next_batch()
+        parts = [sampler.next_batch() for sampler in ranks]
+        for field in ("inputs", "labels", "puzzle_identifiers"):
+            assert np.array_equal(np.concatenate([getattr(part, field) for part in parts]), getattr(whole, field))
+    assert all(sampler.position == single.position for sampler in ranks)
+
+
+def test_exploration_draws_do_not_depend_on_how_the_batch_is_split(fake_task):
+    task = get_task(fake_task)
+    config = load_config(task, "tiny", ["model.halt_exploration_prob=0.5", "model.halt_max_steps=6"])
+    config.model.vocab_size, config.model.seq_len = task.spec.vocab_size, task.spec.seq_len
+    torch.manual_seed(0)
+    model = TRM(config.model).train()
+    examples = dataset.build(task, task.dataset_options({}), seed=0).splits["train"]
+    inputs, labels = torch.as_tensor(examples.inputs[:4]), torch.as_tensor(examples.labels[:4])
+    ids = torch.zeros(4, dtype=torch.long)
+
+    def run(first: int, count: int):
+        carry, generator = empty_carry(model, count), torch.Generator().manual_seed(3)
+        part = slice(first, first + count)
+        for _ in range(4):
+            carry, *_ = supervision_step(model, carry, inputs[part], labels[part], ids[part], generator, slots=(first, 4))
+        return carry
+
+    whole, halves = run(0, 4), [run(0, 2), run(2, 2)]
+    assert torch.equal(torch.cat([h.steps for h in halves]), whole.steps)
+    assert torch.equal(torch.cat([h.halted for h in halves]), whole.halted)
+    torch.testing.assert_close(torch.cat([h.y for h in halves]), whole.y)
+
+
+def test_sharded_predictions_gathered_score_like_one_pass(fake_task):
+    task = get_task(fake_task)
+    config = load_config(task, "tiny")
+    config.model.vocab_size, config.model.seq_len = task.spec.vocab_size, task.spec.seq_len
+    torch.manual_seed(0)
+    model = TRM(config.model).eval()
+    test = dataset.build(task, task.dataset_options({"test_size": 7}), seed=0).splits["test"]
+    shards = [predict(model, task, test, *distributed.shard(7, me, 3), batch_size=2) for me in range(3)]
+    assert [len(s.answers) for s in shards] == [2, 2, 3]
+    assert score(task, test, Predictions.concatenate(shards)) == evaluate(model, task, test, batch_size=4)
+
+
+def test_nproc_execs_torchrun_with_the_same_command(fake_task, monkeypatch, tmp_path):
+    launched = []
+
+    def fake_exec(path, argv):
+        launched.append(argv)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execv", fake_exec)
+    for name in distributed.LAUNCHER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(main, ["train", fake_task, "--config", "tiny", "--nproc", "2", "--set", "train.lr=0.01", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert launched == [[sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "trmkit",
+                         "train", fake_task, "--config", "tiny", "--set", "train.lr=0.01", "--out", str(tmp_path / "run")]]
+
+
+def test_nproc_under_torchrun_is_a_usage_error(fake_task, monkeypatch, tmp_path):
+    for name, value in zip(distributed.LAUNCHER_VARIABLES, ("0", "2", "0", "127.0.0.1", "29500")):
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["train", fake_task, "--config", "tiny", "--nproc", "2", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "leave it out when launching with torchrun" in result.stderr
