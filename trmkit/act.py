@@ -7,8 +7,9 @@ vectors, the others keep their sample and their (y, z). A slot halts when q_halt
 step cap; with probability ``halt_exploration_prob`` it is first made to run a random minimum of
 2..N_sup steps.
 
-Inference halts each sample as soon as q_halt > 0 (``halt="adaptive"``) and drops it from the
-batch, or runs every step as the official evaluation does (``halt="all"``).
+Inference halts each sample as soon as q_halt > 0 (``halt="adaptive"``; the threshold can be
+raised) and gives its batch slot to the next waiting puzzle, or runs every step as the official
+evaluation does (``halt="all"``).
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ def solve(
     max_steps: int | None = None,
     halt: str = "adaptive",
     return_trajectory: bool = False,
+    threshold: float = 0.0,
+    batch_size: int = 0,
 ) -> dict[str, Any]:
     """Answer a batch of puzzles (token ids [B, seq_len]).
 
@@ -117,45 +120,83 @@ def solve(
     ``steps`` (supervision steps used) and, if asked, ``trajectory``: one entry per step with
     ``step``, ``q_hat`` [B] and ``prediction`` [B, seq_len] (samples that already stopped keep
     their final values, ``active`` marks those still thinking).
-    With ``halt="adaptive"`` a sample stops once q_halt > 0 and leaves the batch, so finished
-    samples cost nothing; ``halt="all"`` runs every step (the official evaluation protocol).
+    With ``halt="adaptive"`` a sample stops once q_halt > ``threshold`` (see :func:`halts`) and
+    leaves the batch, so finished samples cost nothing; ``halt="all"`` runs every step (the
+    official evaluation protocol). ``batch_size`` (0: all at once) caps how many puzzles run
+    together: a stopped puzzle's place goes to the next waiting one, so the batch stays full.
     """
     if halt not in ("adaptive", "all"):
         raise ValueError(f"halt must be 'adaptive' or 'all', not {halt!r}")
-    was_training = model.training
-    model.eval()
     device = model.y_init.device
     inputs = as_tokens(puzzle, device)
-    batch = inputs.shape[0]
-    ids = torch.zeros(batch, dtype=torch.long, device=device) if puzzle_identifiers is None else as_tokens(puzzle_identifiers, device).view(-1)
+    count = inputs.shape[0]
+    ids = torch.zeros(count, dtype=torch.long, device=device) if puzzle_identifiers is None else as_tokens(puzzle_identifiers, device).view(-1)
     max_steps = max_steps or model.config.halt_max_steps
+    slots = count if batch_size <= 0 else min(batch_size, count)
 
     solution = torch.zeros_like(inputs)
-    q_hat = torch.zeros(batch, device=device)
-    steps = torch.zeros(batch, dtype=torch.long, device=device)
-    trajectory = []
-    active = torch.arange(batch, device=device)
-    y, z = (t.to(device) for t in model.initial_carry(batch))
-    for step in range(1, max_steps + 1):
-        y, z, logits, q_halt, _ = model(y, z, inputs[active], ids[active])
-        solution[active] = logits.argmax(-1)
-        q_hat[active] = q_halt
-        steps[active] = step
-        if return_trajectory:
-            still = torch.zeros(batch, dtype=torch.bool, device=device)
-            still[active] = True
-            trajectory.append({"step": step, "q_hat": q_hat.clone(), "prediction": solution.clone(), "active": still})
-        if halt == "adaptive":
-            keep = q_halt <= 0
-            if not keep.all():
-                active, y, z = active[keep], y[keep], z[keep]
-            if active.numel() == 0:
-                break
-    model.train(was_training)
+    q_hat = torch.zeros(count, device=device)
+    steps = torch.zeros(count, dtype=torch.long, device=device)
+    history: list[tuple[torch.Tensor, ...]] = []
+    running = torch.arange(slots, device=device)  # the puzzle in each slot
+    waiting = slots  # the next puzzle to take a free slot
+    slot_steps = torch.zeros(slots, dtype=torch.long, device=device)
+    y, z = (t.to(device) for t in model.initial_carry(slots))
+    was_training = model.training
+    model.eval()
+    try:
+        while running.numel():
+            y, z, logits, q_halt, _ = model(y, z, inputs[running], ids[running])
+            slot_steps += 1
+            prediction = logits.argmax(-1)
+            solution[running], q_hat[running], steps[running] = prediction, q_halt, slot_steps
+            if return_trajectory:
+                history.append((running, slot_steps.clone(), q_halt, prediction))
+            done = slot_steps >= max_steps
+            if halt == "adaptive":
+                done |= halts(q_halt, threshold)
+            if done.any():
+                keep = ~done
+                fresh = min(int(done.sum()), count - waiting)
+                running = torch.cat([running[keep], torch.arange(waiting, waiting + fresh, device=device)])
+                waiting += fresh
+                y_init, z_init = model.initial_carry(fresh)
+                y, z = torch.cat([y[keep], y_init.to(y)]), torch.cat([z[keep], z_init.to(z)])
+                slot_steps = torch.cat([slot_steps[keep], slot_steps.new_zeros(fresh)])
+    finally:
+        model.train(was_training)
     result = {"solution": solution, "confidence": torch.sigmoid(q_hat), "steps": steps}
     if return_trajectory:
-        result["trajectory"] = trajectory
+        result["trajectory"] = trajectory_entries(history, steps, inputs)
     return result
+
+
+def halts(q_halt: torch.Tensor, threshold: float = 0.0) -> torch.Tensor:
+    """The adaptive stopping rule: the halting head is sure enough, q_halt > ``threshold``.
+
+    The official code halts on q_halt > 0 while training (``no_ACT_continue``; q_continue gets
+    no loss in TRM, so it is no reference to compare with) and never early when evaluating; a
+    higher threshold trades steps for accuracy (benchmarks/halting.py measures the trade).
+    """
+    return q_halt > threshold
+
+
+def trajectory_entries(history: list[tuple[torch.Tensor, ...]], steps: torch.Tensor, inputs: torch.Tensor) -> list[dict[str, Any]]:
+    """Per step k, every puzzle's state after its own k-th step (puzzles that stopped earlier keep
+    their final values) from the (puzzles, their steps, q_halt, prediction) of each forward pass."""
+    prediction = torch.zeros_like(inputs)
+    q_hat = torch.zeros(inputs.shape[0], device=inputs.device)
+    by_step: dict[int, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {}
+    for running, slot_steps, q_halt, predicted in history:
+        for k in slot_steps.unique().tolist():
+            at = slot_steps == k
+            by_step.setdefault(k, []).append((running[at], q_halt[at], predicted[at]))
+    entries = []
+    for k in sorted(by_step):
+        for puzzles, q_halt, predicted in by_step[k]:
+            q_hat[puzzles], prediction[puzzles] = q_halt, predicted
+        entries.append({"step": k, "q_hat": q_hat.clone(), "prediction": prediction.clone(), "active": steps >= k})
+    return entries
 
 
 def deep_supervision(
