@@ -275,6 +275,18 @@ def wide_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(common.stderr, "width", 200)
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """For modules that train or run tiny models in process: on shared cores, two torch threads
+    fighting over them are ten times slower than one (use with ``pytest.mark.usefixtures``)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def run_trmkit(*args: str, pythonpath: Sequence[Path] = (), env: dict[str, str] | None = None,
                stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m trmkit ARGS`` in a fresh interpreter, with extra distributions on PYTHONPATH."""

@@ -175,24 +175,24 @@ def _parse_around_errors(task: Task, text: str, source: str) -> tuple[list[Puzzl
     lines = text.splitlines(keepends=True)
     blank = [not line.strip() for line in lines]
     at_line = re.compile(re.escape(source) + r":(\d+)")
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []  # (line index, message), reported in line order
     record_kinds: dict[int, bool] = {}  # first line of a run of lines -> its lines are puzzles alone
     while len(problems) <= MAX_BAD_PUZZLES:
         masked = "".join(line[len(line.rstrip("\r\n")):] if blank[i] else line for i, line in enumerate(lines))
         try:
-            return parse_puzzles(task, masked, source), problems
+            return parse_puzzles(task, masked, source), [message for _, message in sorted(problems)]
         except InputError as exc:
             match = at_line.match(str(exc))
             index = int(match.group(1)) - 1 if match else -1
             if not 0 <= index < len(lines) or blank[index]:
-                return [], problems  # not tied to a line we can leave out
-            problems.append(str(exc))
+                return [], []  # not tied to a line we can leave out
+            problems.append((index, str(exc)))
             start, end = _run_of_lines(lines, index)
             if start not in record_kinds:
                 record_kinds[start] = end - start == 1 or _lines_stand_alone(task, lines, start, end, index, source)
             for i in [index] if record_kinds[start] else range(start, end):
                 blank[i] = True
-    raise InputError(f"{source}: more than {MAX_BAD_PUZZLES} bad puzzles; the first: {problems[0]}")
+    raise InputError(f"{source}: more than {MAX_BAD_PUZZLES} bad puzzles; the first: {min(problems)[1]}")
 
 
 def _run_of_lines(lines: list[str], index: int) -> tuple[int, int]:
