@@ -14,6 +14,7 @@ import click
 
 from .. import config as configuration
 from ..errors import ConfigError
+from ..loggers import SINKS
 from .common import emit_json, json_option, load_task, sets_option, stderr, task_argument
 
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps."
@@ -94,8 +95,9 @@ class StopRequest:
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint (start it if it has none yet).")
 @click.option("--seed", type=int, default=None, help="Training seed (overrides train.seed).")
 @click.option("--nproc", type=click.IntRange(min=1), default=None, help="Train data-parallel on N processes of this machine (starts torchrun: one process per GPU, or gloo on the CPU); for several machines run torchrun yourself.")
+@click.option("--log", "log_to", multiple=True, type=click.Choice(SINKS), help="Also log to TensorBoard (OUT/tensorboard) or W&B (offline in OUT/wandb unless WANDB_MODE is set); repeatable; needs 'trmkit[tensorboard]' / 'trmkit[wandb]'.")
 @json_option
-def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_dir: Path | None, out: Path | None, steps: int | None, device: str, resume: bool, seed: int | None, nproc: int | None, as_json: bool) -> None:
+def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_dir: Path | None, out: Path | None, steps: int | None, device: str, resume: bool, seed: int | None, nproc: int | None, log_to: tuple[str, ...], as_json: bool) -> None:
     """Train a Tiny Recursive Model on TASK.
 
     With no --data the task's default dataset is generated (offline, seeded). Progress goes to
@@ -113,8 +115,10 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
       torchrun --nproc_per_node 8 -m trmkit train sudoku   # the same, launched by hand
     """
     from .. import distributed
+    from ..loggers import check_available, fan_out, open_logs
     from ..train import resolve_device, train as run_training
 
+    check_available(log_to)
     task = load_task(task_name)
     if nproc is not None and nproc > 1:
         if distributed.launched_by_torchrun():
@@ -150,8 +154,8 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         f"training {task.name} on {torch_device}{f' x {world} processes' if world > 1 else ''}: {config.train.steps} steps, batch {config.train.batch_size}, "
         f"T={config.model.T} n={config.model.n} hidden {config.model.hidden_size} ({config.model.mixer})"
     )
-    with StopRequest() as stop, _progress(config.train.steps) as report:
-        trainer = run_training(task, config, dataset, run_dir, torch_device, resume=resume, on_step=report.step, on_eval=report.evaluation, should_stop=stop)
+    with StopRequest() as stop, _progress(config.train.steps) as report, open_logs(log_to, run_dir, config.to_dict(), config.train.log_every) as logs:
+        trainer = run_training(task, config, dataset, run_dir, torch_device, resume=resume, on_step=fan_out(report.step, logs.on_step), on_eval=fan_out(report.evaluation, logs.on_eval), should_stop=stop)
     if not distributed.is_main():
         return
     summary = {

@@ -1,0 +1,137 @@
+"""The Sudoku model shipped with the plugin: solves out of the box, and its card tells the truth.
+
+These tests use the installed package data (the plugin's ``models/`` folder), exactly as a user
+who just ran ``pip install`` would. The card's figures were measured on 500 held-out puzzles
+per difficulty (``python benchmarks/bundled_models.py``); here ``trmkit eval`` repeats them on
+the first ``SAMPLE`` puzzles of the same sets, which must agree within sampling error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from trmkit import get_task, load_config
+from trmkit.cli import main
+from trmkit.models import default_model, read_metadata
+from trmkit_sudoku import generate
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = 50
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return default_model(get_task("sudoku"))
+
+
+def tolerance(card_accuracy: float, examples: int) -> float:
+    """Four standard errors of a proportion measured on ``examples`` (at least that of 1/n, so
+    that a card at 100% tolerates a puzzle that flips on another CPU's rounding)."""
+    variance = max(card_accuracy * (1 - card_accuracy), 1 / examples)
+    return 4 * math.sqrt(variance / examples)
+
+
+def puzzle_file(tmp_path: Path, blanks: int, seed: int) -> Path:
+    questions, _ = generate(1, blanks, blanks, seed=seed)
+    path = tmp_path / "puzzle.txt"
+    path.write_text("".join("." if v == 0 else str(v) for v in questions[0].reshape(-1)) + "\n")
+    return path
+
+
+def test_solve_with_no_model_uses_the_bundled_one_and_check_accepts_the_answer(tmp_path: Path, bundled) -> None:
+    puzzle = puzzle_file(tmp_path, blanks=30, seed=2024)
+    result = CliRunner().invoke(main, ["solve", "sudoku", str(puzzle)])
+    assert result.exit_code == 0, result.output
+    assert f"model: sudoku '{bundled.name}' (bundled" in result.stderr
+    assert "measured held-out exact accuracy (adaptive halting): 30 blanks" in result.stderr
+    answer = tmp_path / "answer.txt"
+    answer.write_text(result.stdout.split("\n", 1)[1])  # after the '# source: solved ...' header
+    checked = CliRunner().invoke(main, ["check", "sudoku", str(puzzle), str(answer)])
+    assert checked.exit_code == 0, checked.output
+    assert checked.stdout.strip().endswith(": ok")
+
+
+def test_a_bundled_model_can_be_named(tmp_path: Path, bundled) -> None:
+    puzzle = puzzle_file(tmp_path, blanks=30, seed=7)
+    result = CliRunner().invoke(main, ["solve", "sudoku", str(puzzle), "--model", bundled.name, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["valid"] is True
+    wrong = CliRunner().invoke(main, ["solve", "sudoku", str(puzzle), "--model", "no-such-model"])
+    assert wrong.exit_code == 1
+    assert f"nor a bundled sudoku model (bundled: {bundled.name})" in wrong.stderr
+
+
+def test_the_card_describes_the_file_it_sits_beside(bundled) -> None:
+    card = bundled.card
+    metadata = read_metadata(bundled.file)
+    config = json.loads(metadata["config"])
+    assert config["task"] == card["task"] == "sudoku"
+    assert int(metadata["step"]) == card["steps"]
+    assert config["data"]["seed"] == card["data_seed"] and config["train"]["seed"] == card["train_seed"]
+    named = load_config(get_task("sudoku"), card["config"], [])  # the card's config is the model's
+    assert config["model"] == named.to_dict()["model"]
+    assert f"--config {card['config']}" in card["training_command"] and f"--steps {config['train']['steps']}" in card["training_command"]
+    assert f"step-{card['steps']:07d}/model.safetensors" in card["bundle_command"]
+    assert (bundled.folder / "README.md").is_file()
+    assert bundled.file.stat().st_size < 10 * 2**20  # package data stays small
+    for entry in card["accuracy"]:  # every held-out set is away from the training data
+        assert entry.get("in_training_data") == 0, entry
+        if "data" in entry:
+            assert entry["data"]["seed"] != card["data_seed"]
+
+
+@pytest.mark.slow
+def test_eval_reproduces_the_cards_generated_sets_on_a_sample(tmp_path: Path, bundled) -> None:
+    runner = CliRunner()
+    for entry in [e for e in bundled.card["accuracy"] if "data" in e]:
+        options = dict(entry["data"]["options"], num_test=SAMPLE)
+        out = tmp_path / f"set-{entry['data']['seed']}"
+        sets = [arg for key, value in options.items() for arg in ("--set", f"{key}={value}")]
+        built = runner.invoke(main, ["data", "build", "sudoku", "--out", str(out), "--seed", str(entry["data"]["seed"]), *sets])
+        assert built.exit_code == 0, built.output
+        result = runner.invoke(main, ["eval", "sudoku", "--data", str(out), "--json"])  # no --model: the bundled one
+        assert result.exit_code == 0, result.output
+        measured = json.loads(result.stdout)
+        assert measured["examples"] == SAMPLE
+        for key in ("exact_accuracy", "adaptive_exact_accuracy"):
+            allowed = tolerance(entry[key], SAMPLE)
+            assert abs(measured[key] - entry[key]) <= allowed, (entry["difficulty"], key, measured[key], entry[key], allowed)
+
+
+def test_the_cards_hard_public_puzzles_are_reproduced_exactly(bundled) -> None:
+    (entry,) = [e for e in bundled.card["accuracy"] if "file" in e]
+    result = CliRunner().invoke(main, ["solve", "sudoku", str(REPO / entry["file"]), "--halt", "all", "--json"])
+    assert result.exit_code in (0, 1), result.output
+    records = json.loads(result.stdout)
+    assert len(records) == entry["examples"]
+    solved = sum(record["valid"] for record in records)
+    assert abs(solved - round(entry["exact_accuracy"] * entry["examples"])) <= 1
+
+
+def test_solve_draws_the_reasoning_to_a_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    puzzle = puzzle_file(tmp_path, blanks=50, seed=11)
+    png = tmp_path / "steps.png"
+    result = CliRunner().invoke(main, ["solve", "sudoku", str(puzzle), "--halt", "all", "--png", str(png), "--json"])
+    assert result.exit_code in (0, 1), result.output
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 20_000
+    (record,) = json.loads(result.stdout)
+    assert "trajectory" not in record  # drawn, not printed: --trajectory was not asked for
+    assert f"drew {puzzle}:1 to {png}" in result.stderr
+
+
+def test_every_card_is_complete_and_every_model_loads() -> None:
+    from trmkit.checkpoint import load_model
+    from trmkit.models import bundled_models
+    from trmkit.plugins import registry
+
+    for name in registry().task_names():
+        task = get_task(name)
+        for model in bundled_models(task):
+            loaded = load_model(model.file, task=name)  # refuses damaged or non-finite weights
+            assert loaded.config.task == name == model.card["task"]
