@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import json
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +204,40 @@ def test_a_parser_that_raises_something_else_is_named_as_its_plugins_bug(fake_ta
     task = dataclasses.replace(latin, spec=dataclasses.replace(latin.spec, parse=broken))
     with pytest.raises(trmkit.PluginError, match=r"the latin parser of plugin trmkit-latin-fixture failed \(ZeroDivisionError: division by zero\)"):
         common.parse_puzzles(task, "1234", "p.txt")
+
+
+LINE_KINDS = {
+    "good": SUDOKU,
+    "short": SUDOKU[:80],
+    "illegal": SUDOKU.replace(".", "x", 1),
+    "contradictory": "11" + SUDOKU[2:],
+    "blank": "",
+    "comment": "# a comment",
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(kinds=st.lists(st.sampled_from(list(LINE_KINDS)), min_size=1, max_size=12))
+def test_a_batch_of_lines_gives_exactly_its_good_puzzles_and_only_its_bad_lines(kinds: list[str]) -> None:
+    task = get_task("sudoku")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "batch.txt"
+        path.write_text("".join(f"{LINE_KINDS[kind]}\n" for kind in kinds))
+        good = [number for number, kind in enumerate(kinds, 1) if kind == "good"]
+        bad = [number for number, kind in enumerate(kinds, 1) if kind in ("short", "illegal", "contradictory")]
+        if not good:
+            with pytest.raises(trmkit.InputError):
+                common.read_puzzle_batch(task, path)
+            return
+        puzzles, problems = common.read_puzzle_batch(task, path)
+    assert [puzzle.source for puzzle in puzzles] == [f"{path}:{number}" for number in good]
+    reported = [int(re.match(rf"{re.escape(str(path))}:(\d+)\D", problem).group(1)) for problem in problems]
+    assert reported == sorted(reported) and set(reported) <= set(bad) and bool(reported) == bool(bad)
+
+
+def test_a_file_of_mostly_bad_puzzles_stops_at_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(common, "MAX_BAD_PUZZLES", 2)
+    path = tmp_path / "bad.txt"
+    path.write_text(f"{SUDOKU}\n" + f"{SUDOKU[:80]}\n" * 4)
+    with pytest.raises(trmkit.InputError, match=rf"{re.escape(str(path))}: more than 2 bad puzzles; the first: {re.escape(str(path))}:2: 80 cells"):
+        common.read_puzzle_batch(get_task("sudoku"), path)
