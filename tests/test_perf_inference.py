@@ -84,3 +84,35 @@ def test_solve_keeps_the_models_training_mode():
     solve(MODEL, PUZZLES[:2])
     assert MODEL.training
     MODEL.eval()
+
+
+def sudoku_model_sure_after(tmp_path, q_bias: float):
+    """A tiny untrained Sudoku model whose halting logit is about ``q_bias`` on every puzzle."""
+    from trmkit import get_task, load_config
+    from trmkit.checkpoint import save_model
+
+    config = load_config(get_task("sudoku"), "tiny")
+    model = TRM(config.model)
+    with torch.no_grad():
+        model.q_head.bias[0] = q_bias
+    return save_model(tmp_path / "model", model.state_dict(), config)
+
+
+def test_cli_halt_threshold_decides_when_solve_stops(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from trmkit.cli import main
+
+    folder = sudoku_model_sure_after(tmp_path, q_bias=1.0)
+    puzzle = tmp_path / "puzzle.txt"
+    puzzle.write_text("." * 81 + "\n")
+
+    def steps(*options: str) -> int:
+        result = CliRunner().invoke(main, ["solve", "sudoku", str(puzzle), "--model", str(folder), "--json", *options])
+        assert result.exit_code in (0, 1), result.output
+        return json.loads(result.stdout)[0]["steps"]
+
+    assert steps() == 1  # q_halt ~ 1 > 0: the paper's rule stops at once
+    assert steps("--halt-threshold", "50") == steps("--halt", "all") > 1  # never that sure: every step

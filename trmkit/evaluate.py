@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import distributed
-from .act import solve
+from .act import halts, solve
 from .losses import IGNORE
 from .model import TRM
 from .sampler import evaluation_batches
@@ -32,7 +32,7 @@ class Predictions:
     token ids in the smallest integer type that holds the vocabulary, so gathering stays cheap)."""
 
     answers: np.ndarray  # [N, seq_len] the last step's answer (the official protocol)
-    adaptive_answers: np.ndarray  # [N, seq_len] the answer at the first step with q_halt > 0
+    adaptive_answers: np.ndarray  # [N, seq_len] the answer at the first step with q_halt > threshold
     adaptive_steps: np.ndarray  # [N] steps adaptive halting takes
     q_halt: np.ndarray  # [N] the last step's halting logit (> 0: the model thinks it is right)
 
@@ -41,7 +41,7 @@ class Predictions:
         return cls(*(np.concatenate([getattr(part, name) for part in parts]) for name in cls.__dataclass_fields__))
 
 
-def evaluate(model: TRM, task: Task, examples: Examples, batch_size: int = 256, limit: int = 0, max_steps: int | None = None) -> dict[str, Any]:
+def evaluate(model: TRM, task: Task, examples: Examples, batch_size: int = 256, limit: int = 0, max_steps: int | None = None, threshold: float = 0.0) -> dict[str, Any]:
     """Metrics of ``model`` on ``examples`` (the first ``limit`` if > 0): exact / token accuracy
     for the official protocol (all steps) and for adaptive halting, the mean steps adaptive halting
     takes, the halting head's accuracy (q_halt > 0 exactly when the final answer is right), and
@@ -52,20 +52,20 @@ def evaluate(model: TRM, task: Task, examples: Examples, batch_size: int = 256, 
     and every rank returns rank 0's metrics."""
     count = min(len(examples), limit) if limit > 0 else len(examples)
     start, stop = distributed.shard(count)
-    mine = predict(model, task, examples, start, stop, batch_size, max_steps)
+    mine = predict(model, task, examples, start, stop, batch_size, max_steps, threshold)
     gathered = distributed.gather_objects(mine)
     metrics = score(task, examples, Predictions.concatenate(gathered), batch_size) if gathered is not None else None
     return distributed.broadcast_object(metrics)
 
 
 @torch.no_grad()
-def predict(model: TRM, task: Task, examples: Examples, start: int, stop: int, batch_size: int = 256, max_steps: int | None = None) -> Predictions:
+def predict(model: TRM, task: Task, examples: Examples, start: int, stop: int, batch_size: int = 256, max_steps: int | None = None, threshold: float = 0.0) -> Predictions:
     """Run every supervision step on examples ``[start, stop)`` and keep what scoring needs."""
     token_type = np.min_scalar_type(max(0, model.config.vocab_size - 1))
     parts = []
     for batch in evaluation_batches(task, examples, batch_size, start, stop):
         result = solve(model, batch.inputs, batch.puzzle_identifiers, max_steps=max_steps, halt="all", return_trajectory=True)
-        adaptive, adaptive_steps = adaptive_answers(result["trajectory"])
+        adaptive, adaptive_steps = adaptive_answers(result["trajectory"], threshold)
         as_numpy = lambda tensor: tensor.cpu().numpy()  # noqa: E731
         parts.append(Predictions(
             as_numpy(result["solution"]).astype(token_type),
@@ -121,14 +121,14 @@ def count_valid(task: Task, inputs: Any, answers: Any) -> int:
     return valid
 
 
-def adaptive_answers(trajectory: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """From an all-steps trajectory: each sample's prediction at the first step with q_halt > 0
-    (the last step if it never halts) and the number of steps that took."""
+def adaptive_answers(trajectory: list[dict[str, Any]], threshold: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """From an all-steps trajectory: each sample's prediction at the first step where adaptive
+    halting stops it (:func:`trmkit.act.halts`; the last step if never) and the steps that took."""
     answer = trajectory[-1]["prediction"].clone()
     steps = torch.full((answer.shape[0],), len(trajectory), dtype=torch.long, device=answer.device)
     decided = torch.zeros(answer.shape[0], dtype=torch.bool, device=answer.device)
     for entry in trajectory:
-        now = (entry["q_hat"] > 0) & ~decided
+        now = halts(entry["q_hat"], threshold) & ~decided
         answer[now] = entry["prediction"][now]
         steps[now] = entry["step"]
         decided |= now

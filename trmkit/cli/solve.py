@@ -37,6 +37,13 @@ def halt_option(function: Any) -> Any:
     )(function)
 
 
+def threshold_option(function: Any) -> Any:
+    return click.option(
+        "--halt-threshold", "halt_threshold", type=float, default=0.0, show_default=True,
+        help="Adaptive halting stops a puzzle once its halting logit q_halt exceeds this (0: the paper's rule); higher is surer and takes more steps (benchmarks/halting.py measures the trade).",
+    )(function)
+
+
 def model_data(task: Task, loaded: Any, data_dir: Path | None) -> Any:
     """``--data``, or the model's default dataset rebuilt from its config; refused when its
     puzzles are not as long as the model's."""
@@ -78,15 +85,18 @@ def encode(task: Task, puzzles: list[Puzzle], seq_len: int) -> np.ndarray:
     return np.stack(rows)
 
 
-def solve_all(task: Task, loaded: Any, puzzles: list[Puzzle], halt: str, max_steps: int | None, trajectory: bool) -> list[dict[str, Any]]:
+def solve_all(task: Task, loaded: Any, puzzles: list[Puzzle], halt: str, max_steps: int | None, trajectory: bool, threshold: float = 0.0) -> list[dict[str, Any]]:
     """Solve, decode and validate every puzzle; one result record per puzzle."""
     from ..act import solve
 
     tokens = encode(task, puzzles, loaded.config.model.seq_len)
     records = []
-    for start in range(0, len(puzzles), BATCH):
-        chunk = puzzles[start : start + BATCH]
-        result = solve(loaded.model, tokens[start : start + BATCH], max_steps=max_steps, halt=halt, return_trajectory=trajectory)
+    # BATCH puzzles run at a time, a finished one handing its slot to the next; trajectories
+    # are collected per BATCH puzzles to bound their memory.
+    size = BATCH if trajectory else max(1, len(puzzles))
+    for start in range(0, len(puzzles), size):
+        chunk = puzzles[start : start + size]
+        result = solve(loaded.model, tokens[start : start + size], max_steps=max_steps, halt=halt, return_trajectory=trajectory, threshold=threshold, batch_size=BATCH)
         for i, puzzle in enumerate(chunk):
             answer = task.decoder.decode(result["solution"][i].cpu().numpy(), puzzle)
             verdict = task.validate(puzzle, answer)
@@ -166,6 +176,7 @@ def interactive_puzzles(task: Task):
 @click.argument("puzzle_file", metavar="PUZZLE", required=False, default=None)
 @model_option
 @halt_option
+@threshold_option
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Supervision steps at most [default: the model's N_sup].")
 @click.option("--trajectory", is_flag=True, help="Show the answer after every supervision step.")
 @click.option("--interactive", "-i", is_flag=True, help="Read puzzles from stdin one after another and answer each at once.")
@@ -173,7 +184,7 @@ def interactive_puzzles(task: Task):
 @versions_option
 @device_option
 @json_option
-def solve_command(task_name: str, puzzle_file: str | None, model_path: str | None, halt: str, max_steps: int | None, trajectory: bool, interactive: bool, png: Path | None, versions: int | None, device: str, as_json: bool) -> None:
+def solve_command(task_name: str, puzzle_file: str | None, model_path: str | None, halt: str, halt_threshold: float, max_steps: int | None, trajectory: bool, interactive: bool, png: Path | None, versions: int | None, device: str, as_json: bool) -> None:
     """Solve the puzzles in PUZZLE (a file, or - for stdin) with a trained model.
 
     Each answer is printed as the task renders it, with the task's own verdict on it, the
@@ -202,7 +213,7 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: str | Non
     if interactive:
         all_valid = True
         for puzzle in interactive_puzzles(task):
-            record = solve_all(task, loaded, [puzzle], halt, max_steps, trajectory)[0]
+            record = solve_all(task, loaded, [puzzle], halt, max_steps, trajectory, halt_threshold)[0]
             all_valid &= record["valid"]
             emit_json(record_json(task, record)) if as_json else show(task, record, color)
         sys.exit(0 if all_valid else 1)
@@ -211,7 +222,7 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: str | Non
         stderr.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
     if supports_voting(task):  # e.g. ARC: the best-voted attempts over augmented versions
         sys.exit(voted_solve(task, loaded, puzzles, model_data(task, loaded, None), max_steps, versions, as_json))
-    records = solve_all(task, loaded, puzzles, halt, max_steps, trajectory or png is not None)
+    records = solve_all(task, loaded, puzzles, halt, max_steps, trajectory or png is not None, halt_threshold)
     if png is not None:
         draw_trajectories(task, puzzles, records, png)
         if not trajectory:
@@ -235,11 +246,12 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: str | Non
 @click.option("--split", default="test", show_default=True, help="Which split to evaluate.")
 @click.option("--limit", type=click.IntRange(min=0), default=0, help="Evaluate the first N examples only (0: all).")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Supervision steps at most [default: the model's N_sup].")
+@threshold_option
 @versions_option
 @submission_option
 @device_option
 @json_option
-def eval_command(task_name: str, model_path: str | None, data_dir: Path | None, split: str, limit: int, max_steps: int | None, versions: int | None, submission_path: Path, device: str, as_json: bool) -> None:
+def eval_command(task_name: str, model_path: str | None, data_dir: Path | None, split: str, limit: int, max_steps: int | None, halt_threshold: float, versions: int | None, submission_path: Path, device: str, as_json: bool) -> None:
     """Measure a trained model on held-out data: exact accuracy, token accuracy and halting.
 
     Runs every supervision step (the official protocol) and reads off, from the same pass,
@@ -263,7 +275,7 @@ def eval_command(task_name: str, model_path: str | None, data_dir: Path | None, 
     if supports_voting(task):
         return voted_eval(task, loaded, data, split, limit, max_steps, versions, submission_path, as_json)
     with stderr.status(f"evaluating on {split}"):
-        metrics = evaluate(loaded.model, task, data.splits[split], limit=limit, max_steps=max_steps)
+        metrics = evaluate(loaded.model, task, data.splits[split], limit=limit, max_steps=max_steps, threshold=halt_threshold)
     metrics = {"task": task.name, "model": str(loaded.path), "split": split, **metrics}
     if as_json:
         emit_json(metrics)
@@ -272,7 +284,7 @@ def eval_command(task_name: str, model_path: str | None, data_dir: Path | None, 
     click.echo(f"exact accuracy: {metrics['exact_accuracy']:.4f}")
     click.echo(f"token accuracy: {metrics['token_accuracy']:.4f}")
     click.echo(f"valid answers: {metrics['valid_accuracy']:.4f}")
-    click.echo(f"adaptive halting: exact accuracy {metrics['adaptive_exact_accuracy']:.4f}, mean steps {metrics['adaptive_mean_steps']:.2f}")
+    click.echo(f"adaptive halting (q_halt > {halt_threshold:g}): exact accuracy {metrics['adaptive_exact_accuracy']:.4f}, mean steps {metrics['adaptive_mean_steps']:.2f}")
     click.echo(f"halting head accuracy: {metrics['q_halt_accuracy']:.4f}")
 
 
