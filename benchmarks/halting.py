@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     print("tuning the threshold", file=sys.stderr, flush=True)
     tables = {b: step_table(model, task, examples, args.batch) for b, examples in tuning.items()}
     threshold, scan = tune(tables, args.margin)
+    print(f"tuned threshold {threshold:g}; scan: {json.dumps(scan)}", file=sys.stderr, flush=True)
     rules = {"all": {"halt": "all"}, "q_halt>0": {"halt": "adaptive", "threshold": 0.0}}
     if np.isfinite(threshold) and threshold != 0.0:
         rules[f"q_halt>{threshold:g}"] = {"halt": "adaptive", "threshold": threshold}
