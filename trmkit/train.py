@@ -251,9 +251,8 @@ def train(
     if resume:
         location = checkpoint.resolve(run_dir)
         trainer.restore(location)
-        if main:
-            _truncate_metrics(metrics_path, trainer.step)
-    if main:
+    if main:  # lines after the step we start from are redone (all of them in a run started afresh)
+        _truncate_metrics(metrics_path, trainer.step)
         text = json.dumps(config.to_dict(), indent=2)
         atomic_write(run_dir / "config.json", lambda handle: handle.write(text.encode()))
     train_config = config.train
