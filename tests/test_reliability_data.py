@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,6 +19,7 @@ from click.testing import CliRunner
 
 import trmkit
 from trmkit import dataset
+from trmkit.atomic import atomic_write
 from trmkit.cli import main
 
 from conftest import FAKE_TASK_DISTRIBUTION, FAKE_TASK_VERSION
@@ -110,3 +113,13 @@ def test_train_refuses_such_a_dataset_in_one_line(saved: Path, tmp_path: Path, d
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
     assert len(errors) == 1 and problem in errors[0], result.stderr
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_atomically_written_files_get_the_mode_an_ordinary_write_would(tmp_path: Path) -> None:
+    """The temporary file behind an atomic write is private (0600); the renamed result must not
+    stay so, or cards, plots and checkpoints could not be shared with other users."""
+    atomic = tmp_path / "atomic.txt"
+    plain = tmp_path / "plain.txt"
+    atomic_write(atomic, lambda handle: handle.write(b"x"))
+    plain.write_bytes(b"x")
+    assert stat.S_IMODE(os.stat(atomic).st_mode) == stat.S_IMODE(os.stat(plain).st_mode)

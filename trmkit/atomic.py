@@ -15,12 +15,20 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
         with handle:
             write(handle)
             handle.flush()
+            os.chmod(handle.name, _new_file_mode())  # the temporary file is private (0600); the result should not be
             os.fsync(handle.fileno())
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
     fsync_directory(path.parent)
+
+
+def _new_file_mode() -> int:
+    """The mode an ordinary ``open(path, "w")`` would give: 0666 less the process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def fsync_directory(directory: Path) -> None:

@@ -83,7 +83,9 @@ def load_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise InputError(f"{path}: not JSON (nested too deeply)") from None
+    except ValueError as exc:  # undecodable bytes, bad JSON, a number too long to convert
         raise InputError(f"{path}: not JSON ({exc})") from None
 
 

@@ -41,6 +41,10 @@ def parse(text: str, source: str) -> list[Puzzle]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{source}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise InputError(f"{source}: not valid JSON (nested too deeply)") from None
+        except ValueError as exc:  # e.g. a number too long for Python's integer conversion
+            raise InputError(f"{source}: not valid JSON ({exc})") from None
         return parse_json(data, source)
     return parse_plain(text, source)
 
