@@ -92,6 +92,7 @@ def test_looks_like_csv() -> None:
     assert grids.looks_like_csv("\n\nq,a\n")
     assert not grids.looks_like_csv("123\n4,5\n")
     assert not grids.looks_like_csv("")
+    assert not grids.looks_like_csv("# p.txt:1: solved (confidence 0.97, 1 steps)\n123\n")
 
 
 @settings(max_examples=100, deadline=None)

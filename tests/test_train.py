@@ -33,6 +33,28 @@ def metrics_without_timing(run_dir: Path) -> list[dict]:
     return records
 
 
+def test_a_log_line_reports_every_step_since_the_last_one_even_across_a_resume(fake_task, tmp_path):
+    """Slots halt in waves, so a log line must pool its window's steps, not show the last one."""
+    settings = [*SETTINGS, "train.log_every=3"]
+    task, data = build(fake_task)
+    per_step: list[dict] = []
+    train(task, load_config(task, "tiny", settings), data, tmp_path / "whole", CPU, on_step=per_step.append)
+    logged = [record for record in metrics_without_timing(tmp_path / "whole") if "loss" in record]
+    assert [record["step"] for record in logged] == [3, 6, 8]
+    for record, window in zip(logged, (per_step[0:3], per_step[3:6], per_step[6:8])):
+        halted = sum(m["halted"] for m in window)
+        assert record["halted"] == halted
+        assert record["loss"] == pytest.approx(sum(m["loss"] for m in window) / len(window))
+        assert record["exact_accuracy"] == pytest.approx(sum(m["exact_accuracy"] * m["halted"] for m in window) / max(1, halted))
+        assert record["steps"] == pytest.approx(sum(m["steps"] * m["halted"] for m in window) / max(1, halted))
+
+    steps_seen: list[int] = []
+    interrupted = tmp_path / "interrupted"
+    train(task, load_config(task, "tiny", settings), data, interrupted, CPU, on_step=lambda m: steps_seen.append(m["step"]), should_stop=lambda: len(steps_seen) == 4)
+    train(task, load_config(task, "tiny", settings), data, interrupted, CPU, resume=True)
+    assert metrics_without_timing(interrupted) == metrics_without_timing(tmp_path / "whole")
+
+
 def test_a_resumed_run_continues_with_the_same_numbers(fake_task, tmp_path):
     task, data = build(fake_task)
     whole = train(task, load_config(task, "tiny", SETTINGS), data, tmp_path / "whole", CPU)

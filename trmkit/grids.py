@@ -107,9 +107,11 @@ def split_blocks(text: str) -> list[Block]:
 
 
 def looks_like_csv(text: str) -> bool:
-    """Whether the first non-blank line has a comma (no grid alphabet of ours uses one)."""
+    """Whether the first line that is neither blank nor a ``#`` comment has a comma (no grid
+    alphabet of ours uses one). Comments are passed over so that ``trmkit solve``'s output, whose
+    ``# source: verdict`` lines may hold commas, reads back as grids."""
     for line in text.splitlines():
-        if line.strip():
+        if line.strip() and not line.startswith("#"):
             return "," in line
     return False
 

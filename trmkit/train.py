@@ -97,6 +97,11 @@ class Trainer:
         self.carry = empty_carry(self.model, self.local_batch, device)
         self.exploration = torch.Generator().manual_seed(train.seed)
         self.step = 0
+        # Sums of the batch totals since the last log line: carry slots halt in waves (every slot
+        # runs N_sup steps until the halting head learns), so one step's halted slots are often
+        # none, and a log line of that step alone would say nothing.
+        self.window: dict[str, float] = {}
+        self.window_steps = 0
 
     # -- one step -------------------------------------------------------------------------------
     def train_step(self) -> dict[str, float]:
@@ -130,7 +135,10 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         if self.ema is not None:
             self.ema.update(self.model)
-        return self._step_metrics(totals, lr)
+        for name, value in totals.items():
+            self.window[name] = self.window.get(name, 0.0) + value
+        self.window_steps += 1
+        return self._metrics(totals, 1, lr)
 
     @torch.no_grad()
     def _batch_totals(self, loss, parts, correct, logits, q_halt) -> dict[str, float]:
@@ -151,10 +159,16 @@ class Trainer:
         values = distributed.sum_across_ranks(torch.stack([value.detach().to(torch.float64) for value in sums.values()]))
         return dict(zip(sums, values.tolist()))
 
-    def _step_metrics(self, totals: dict[str, float], lr: float) -> dict[str, float]:
+    def window_metrics(self, lr: float) -> dict[str, float]:
+        """The metrics of every step since the last call (what a log line reports), then a new window."""
+        metrics = self._metrics(self.window, self.window_steps, lr)
+        self.window, self.window_steps = {}, 0
+        return metrics
+
+    def _metrics(self, totals: dict[str, float], steps: int, lr: float) -> dict[str, float]:
         """Per-example means (losses) and means over the slots that halted (accuracies, steps)."""
         count = max(1, int(totals["halted"]))
-        batch = self.config.train.batch_size
+        batch = self.config.train.batch_size * max(1, steps)
         return {
             "step": self.step,
             "lr": lr,
@@ -199,7 +213,10 @@ class Trainer:
             state_tensors.update({f"ema.{k}": v for k, v in self.ema.shadow.items()})
         state_tensors.update({f"carry.{k}": v for k, v in carry.items()})
         state_tensors["rng.exploration"] = self.exploration.get_state()
-        state = {"step": self.step, "sampler_position": self.sampler.position, "dataset": self.dataset.manifest.get("files", {})}
+        state = {
+            "step": self.step, "sampler_position": self.sampler.position, "dataset": self.dataset.manifest.get("files", {}),
+            "metrics_window": {"steps": self.window_steps, "totals": self.window},
+        }
         return checkpoint.save(self.run_dir, self.step, self.eval_model().state_dict(), self.config, state_tensors, state)
 
     def restore(self, location: Path) -> None:
@@ -225,6 +242,12 @@ class Trainer:
             raise TrmkitError(f"{location}: training state does not fit this run's config ({exc})") from None
         self.step = int(state["step"])
         self.sampler.position = int(state["sampler_position"])
+        window = state.get("metrics_window", {"steps": 0, "totals": {}})
+        try:
+            self.window = {str(name): float(value) for name, value in window["totals"].items()}
+            self.window_steps = int(window["steps"])
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise TrmkitError(f"{location}: damaged training state (metrics_window)") from None
 
 
 def train(
@@ -266,11 +289,11 @@ def train(
         while trainer.step < train_config.steps:
             metrics = trainer.train_step()
             elapsed = time.perf_counter() - started
-            metrics["examples_per_s"] = (trainer.step - first_step) * train_config.batch_size / max(elapsed, 1e-9)
-            metrics["elapsed_s"] = elapsed
+            timing = {"examples_per_s": (trainer.step - first_step) * train_config.batch_size / max(elapsed, 1e-9), "elapsed_s": elapsed}
+            metrics.update(timing)
             last = trainer.step == train_config.steps
             if trainer.step % max(1, train_config.log_every) == 0 or last:
-                write(metrics)
+                write({**trainer.window_metrics(metrics["lr"]), **timing})
             if on_step:
                 on_step(metrics)
             stop = distributed.any_rank(should_stop())  # a signal may reach the ranks at different steps
