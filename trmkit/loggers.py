@@ -90,15 +90,14 @@ def fan_out(*callbacks: Callable[[dict[str, Any]], None]) -> Callable[[dict[str,
 
 class ExperimentLogs:
     """Forwards training records to the chosen sinks as ``train/<key>`` and ``eval/<key>``
-    scalars: the steps ``metrics.jsonl`` logs (every ``log_every``) and every evaluation."""
+    scalars: the records ``metrics.jsonl`` gets (every ``log_every`` steps) and every evaluation."""
 
-    def __init__(self, sinks: list[Sink], log_every: int = 1) -> None:
+    def __init__(self, sinks: list[Sink]) -> None:
         self.sinks = sinks
-        self.log_every = max(1, log_every)
 
-    def on_step(self, metrics: dict[str, Any]) -> None:
-        if self.sinks and metrics["step"] % self.log_every == 0:
-            self._log("train", metrics, metrics["step"])
+    def on_log(self, record: dict[str, Any]) -> None:
+        if self.sinks:
+            self._log("train", record, record["step"])
 
     def on_eval(self, results: dict[str, Any]) -> None:
         if self.sinks:
@@ -120,12 +119,12 @@ class ExperimentLogs:
         self.close()
 
 
-def open_logs(names: tuple[str, ...] | list[str], run_dir: Path, config: dict[str, Any], log_every: int = 1) -> ExperimentLogs:
+def open_logs(names: tuple[str, ...] | list[str], run_dir: Path, config: dict[str, Any]) -> ExperimentLogs:
     """The sinks ``names`` for a run (none on processes other than the main one)."""
     from .distributed import is_main
 
     if not is_main():
-        return ExperimentLogs([], log_every)
+        return ExperimentLogs([])
     sinks: list[Sink] = []
     try:
         for name in dict.fromkeys(names):  # each once, in the order given
@@ -133,4 +132,4 @@ def open_logs(names: tuple[str, ...] | list[str], run_dir: Path, config: dict[st
     except BaseException:
         ExperimentLogs(sinks).close()
         raise
-    return ExperimentLogs(sinks, log_every)
+    return ExperimentLogs(sinks)

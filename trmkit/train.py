@@ -258,11 +258,13 @@ def train(
     device: torch.device,
     resume: bool = False,
     on_step: Callable[[dict[str, Any]], None] | None = None,
+    on_log: Callable[[dict[str, Any]], None] | None = None,
     on_eval: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Trainer:
     """Train until ``config.train.steps`` (continuing from the latest checkpoint if ``resume``).
 
+    ``on_step`` sees every step's own metrics; ``on_log`` each record written to ``metrics.jsonl``.
     Logs every ``log_every`` steps, evaluates every ``eval_every`` and at the end, checkpoints
     every ``checkpoint_every`` and at the end (or when ``should_stop`` says so).
     """
@@ -293,7 +295,10 @@ def train(
             metrics.update(timing)
             last = trainer.step == train_config.steps
             if trainer.step % max(1, train_config.log_every) == 0 or last:
-                write({**trainer.window_metrics(metrics["lr"]), **timing})
+                record = {**trainer.window_metrics(metrics["lr"]), **timing}
+                write(record)
+                if on_log:
+                    on_log(record)
             if on_step:
                 on_step(metrics)
             stop = distributed.any_rank(should_stop())  # a signal may reach the ranks at different steps

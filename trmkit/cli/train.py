@@ -154,8 +154,8 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         f"training {task.name} on {torch_device}{f' x {world} processes' if world > 1 else ''}: {config.train.steps} steps, batch {config.train.batch_size}, "
         f"T={config.model.T} n={config.model.n} hidden {config.model.hidden_size} ({config.model.mixer})"
     )
-    with StopRequest() as stop, _progress(config.train.steps) as report, open_logs(log_to, run_dir, config.to_dict(), config.train.log_every) as logs:
-        trainer = run_training(task, config, dataset, run_dir, torch_device, resume=resume, on_step=fan_out(report.step, logs.on_step), on_eval=fan_out(report.evaluation, logs.on_eval), should_stop=stop)
+    with StopRequest() as stop, _progress(config.train.steps) as report, open_logs(log_to, run_dir, config.to_dict()) as logs:
+        trainer = run_training(task, config, dataset, run_dir, torch_device, resume=resume, on_step=report.step, on_log=logs.on_log, on_eval=fan_out(report.evaluation, logs.on_eval), should_stop=stop)
     if not distributed.is_main():
         return
     summary = {
