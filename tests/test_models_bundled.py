@@ -50,7 +50,7 @@ def test_solve_with_no_model_uses_the_bundled_one_and_check_accepts_the_answer(t
     assert f"model: sudoku '{bundled.name}' (bundled" in result.stderr
     assert "measured held-out exact accuracy (adaptive halting): 30 blanks" in result.stderr
     answer = tmp_path / "answer.txt"
-    answer.write_text(result.stdout.split("\n", 1)[1])  # after the '# source: solved ...' header
+    answer.write_text(result.stdout)  # solve's output, '# source: solved (...)' header and all, reads back
     checked = CliRunner().invoke(main, ["check", "sudoku", str(puzzle), str(answer)])
     assert checked.exit_code == 0, checked.output
     assert checked.stdout.strip().endswith(": ok")
