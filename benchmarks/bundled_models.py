@@ -37,7 +37,7 @@ from trmkit.models import CARD_FILE, BundledModel, bundled_models, default_model
 from trmkit.task import Examples, Task
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURED = ("exact_accuracy", "token_accuracy", "adaptive_exact_accuracy", "adaptive_mean_steps")
+MEASURED = ("exact_accuracy", "valid_accuracy", "token_accuracy", "adaptive_exact_accuracy", "adaptive_mean_steps")
 
 
 def held_out(task: Task, entry: dict[str, Any]) -> Examples:
@@ -105,7 +105,7 @@ def write_card(model: BundledModel, step: int, rows: list[dict[str, Any]]) -> No
 def readme(card: dict[str, Any]) -> str:
     """The card for people (written from card.json, so the two never disagree)."""
     rows = "\n".join(
-        f"| {e['difficulty']} | {e['examples']} | {e['exact_accuracy']:.1%} | {e['adaptive_exact_accuracy']:.1%} in {e['adaptive_mean_steps']:.2f} steps | {e['token_accuracy']:.1%} |"
+        f"| {e['difficulty']} | {e['examples']} | {e['exact_accuracy']:.1%} | {e['valid_accuracy']:.1%} | {e['adaptive_exact_accuracy']:.1%} in {e['adaptive_mean_steps']:.2f} steps | {e['token_accuracy']:.1%} |"
         for e in card["accuracy"]
     )
     sets = "\n".join(f"- **{e['difficulty']}**: {e['set']}. Measure: `{e['command']}`" for e in card["accuracy"])
@@ -115,8 +115,8 @@ def readme(card: dict[str, Any]) -> str:
 
 ## Held-out accuracy
 
-| held-out set | puzzles | exact (all steps) | exact (adaptive halting) | cells right |
-|---|---|---|---|---|
+| held-out set | puzzles | exact (all steps) | valid answers (all steps) | exact (adaptive halting) | cells right |
+|---|---|---|---|---|---|
 {rows}
 
 {sets}
