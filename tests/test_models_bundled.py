@@ -135,3 +135,18 @@ def test_every_card_is_complete_and_every_model_loads() -> None:
         for model in bundled_models(task):
             loaded = load_model(model.file, task=name)  # refuses damaged or non-finite weights
             assert loaded.config.task == name == model.card["task"]
+
+
+def test_maze_solves_with_its_bundled_model_when_none_is_given(tmp_path: Path) -> None:
+    """The Maze model is weak (its card says so), so this checks the chain, not the answer:
+    the bundled model is found, named with its accuracy, and its answer reads back as a maze."""
+    task = get_task("maze")
+    (card,) = [e for e in default_model(task).card["accuracy"] if e["data"]["options"]["min_path_length"] == 14]
+    examples = task.spec.build_dataset(task.dataset_options({**card["data"]["options"], "num_test": 1}), card["data"]["seed"])["test"]
+    puzzle = tmp_path / "maze.txt"
+    puzzle.write_text(task.decoder.render(task.tokenizer.decode(examples.inputs[0])) + "\n")
+    result = CliRunner().invoke(main, ["solve", "maze", str(puzzle)])
+    assert result.exit_code in (0, 1), result.output  # 1: an answer the validator refused
+    assert "model: maze 'small' (bundled" in result.stderr
+    (answer,) = task.spec.parse(result.stdout, "stdout")
+    assert answer.question.shape == (9, 9)
