@@ -187,6 +187,11 @@ def trmkit_augmenters(task):
 
 
 @trmkit.hookimpl
+def trmkit_jitters(task):
+    return []
+
+
+@trmkit.hookimpl
 def trmkit_validators(task):
     return [Rules()] if task == "latin" else []
 '''

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import trmkit
+from trmkit.symmetry import dihedral_transform
 from trmkit.testing import check_task_contract
+from trmkit_arc.augment import DihedralTransform
 from trmkit_arc.build import ArcOptions, build_dataset
 from trmkit_arc.canvas import EOS, MALFORMED, PAD, crop, encode
 from trmkit_arc.sources import BUILTIN, builtin
@@ -82,6 +84,15 @@ def test_inverse_augmentation_restores_the_original(grid, other, seed, version, 
     for row in moved:  # still clean canvases: an augmented grid is a grid
         assert TASK.tokenizer.decode(row).size
     assert np.array_equal(transform.invert(moved), pair)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tokens=arrays(np.int64, (3, 36), elements=st.integers(0, 11)), grid=st.integers(1, 6).flatmap(lambda h: arrays(np.int8, (h, 7 - h), elements=st.integers(0, 9))), k=st.integers(0, 7))
+def test_the_dihedral_transform_of_any_canvas_is_that_of_the_grid_crop_reads(tokens, grid, k) -> None:
+    """The batched gather equals the plain definition, on clean canvases and on any prediction."""
+    rows = np.concatenate([tokens, encode(grid, 6)[None]])
+    expected = [encode(dihedral_transform(crop(row), k), 6) if crop(row).size else np.full(36, PAD) for row in rows]
+    assert np.array_equal(DihedralTransform(k).apply(rows), np.stack(expected))
 
 
 def test_a_version_applies_one_transform_to_every_pair_of_a_task() -> None:

@@ -14,6 +14,7 @@ import trmkit
 from trmkit.dataset import Dataset
 from trmkit.sampler import Sampler
 from trmkit.train import Trainer
+from trmkit.versions import Versions
 from trmkit.voting import evaluate_votes, rank_by_votes
 from trmkit_arc.augment import Colours, Dihedral
 from trmkit_arc.build import ArcOptions, Entry, select_tasks, to_examples
@@ -55,8 +56,10 @@ def test_the_sampler_gives_each_drawn_version_its_identifier() -> None:
     assert set(base.tolist()) == {1, 2, 3} and versions.max() <= 4 and versions.min() >= 0
     for row, version, identifier in zip(batch.inputs, versions, base):  # the input is that version's
         group = int(identifier) - 1
-        expected = TASK.transform(1, group, int(version), 4).apply(examples.inputs[group])
+        expected = sampler.versions.transform(group, int(version), 4).apply(examples.inputs[group])
         assert np.array_equal(row, expected)
+    # a black 1x1 grid looks the same in every version: the group has only its original
+    assert set(versions[base == 1].tolist()) == {0} and len(set(versions[base == 2].tolist())) > 1
 
 
 class NoInverse:
@@ -94,17 +97,19 @@ def memorised(tmp_path_factory: pytest.TempPathFactory):
         "train.steps=220", f"data.augmentations={AUGMENTATIONS}", "model.hidden_size=32", "model.num_heads=2", "model.num_layers=2",
         "model.halt_max_steps=1", "model.puzzle_emb_len=1", "train.batch_size=16", "train.lr=3e-3", "train.lr_warmup_steps=20",
         "train.ema=false", "train.puzzle_emb_lr=3e-2", "train.weight_decay=0", "train.puzzle_emb_weight_decay=0",
+        "data.jitter=false",  # translation changes training layouts only; tests/test_arc_translation.py covers it
     ])
     trainer = Trainer(TASK, config, data, tmp_path_factory.mktemp("arc-memorise"), torch.device("cpu"))
     assert config.model.num_puzzle_identifiers == (len(chosen) + 1) * (AUGMENTATIONS + 1)
     for _ in range(config.train.steps):
         trainer.train_step()
-    return trainer.model.eval(), examples, config, len(chosen) + 1
+    return trainer.model.eval(), data, config, len(chosen) + 1
 
 
 def votes(task, memorised, versions):
-    model, examples, config, base_count = memorised
-    metrics, attempts = evaluate_votes(model, task, examples, seed=config.train.seed, versions=versions, base_count=base_count)
+    model, data, config, base_count = memorised
+    pool = Versions(task, config.train.seed, config.data.augmentations, list(data.splits.values()))
+    metrics, attempts = evaluate_votes(model, task, data.splits["test"], pool=pool, versions=versions, base_count=base_count)
     return metrics, attempts
 
 

@@ -27,7 +27,7 @@ GUIDE = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text(
 HOOK_SPECS = sorted(
     name for name, value in vars(hookspecs).items() if callable(value) and hasattr(value, f"{hookspecs.PROJECT}_spec")
 )
-ROLES = (trmkit.Tokenizer, trmkit.Decoder, trmkit.Augmenter, trmkit.Validator, trmkit.Transform)
+ROLES = (trmkit.Tokenizer, trmkit.Decoder, trmkit.Augmenter, trmkit.Jitter, trmkit.Validator, trmkit.Transform)
 
 
 def hook_section(name: str) -> str:

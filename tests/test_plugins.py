@@ -127,7 +127,7 @@ def test_a_task_from_another_distribution_is_found_with_its_version(fake_task: s
     assert (plugin.distribution, plugin.version, plugin.status) == (FAKE_TASK_DISTRIBUTION, FAKE_TASK_VERSION, "ok")
     assert plugin.tasks == ["latin"]
     assert set(plugin.hooks) == {
-        "trmkit_tasks", "trmkit_tokenizer", "trmkit_decoder", "trmkit_augmenters", "trmkit_validators",
+        "trmkit_tasks", "trmkit_tokenizer", "trmkit_decoder", "trmkit_augmenters", "trmkit_jitters", "trmkit_validators",
     }
     task = registry.task("latin")
     assert task.plugin == FAKE_TASK_DISTRIBUTION

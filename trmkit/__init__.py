@@ -17,6 +17,7 @@ from .task import (
     Augmenter,
     Decoder,
     Examples,
+    Jitter,
     Puzzle,
     Task,
     TaskSpec,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_VERSION", "Augmenter", "ConfigError", "DataConfig", "Decoder", "Examples", "InputError",
-    "ModelConfig", "PluginError", "Puzzle", "TRM", "TRMConfig", "Task", "TaskSpec", "Tokenizer",
+    "Jitter", "ModelConfig", "PluginError", "Puzzle", "TRM", "TRMConfig", "Task", "TaskSpec", "Tokenizer",
     "TokenPermutation", "TrainConfig", "Transform", "TrmkitError", "UnknownTaskError", "Validator",
     "Verdict", "compose", "get_task", "hookimpl", "load_config",
 ]

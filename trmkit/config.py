@@ -106,6 +106,7 @@ class DataConfig:
     options: dict[str, Any] = field(default_factory=dict)  # the task's dataset-builder options
     seed: int = 0  # dataset builder seed
     augmentations: int = 1000  # augmented versions per puzzle group (index 0 is the original)
+    jitter: bool = True  # the task's training-only jitters (ARC: translation); false trains examples as they are
 
 
 @dataclass

@@ -8,8 +8,8 @@ tasks and several plugins may serve one task:
 - ``trmkit_tasks`` declares tasks (collected from every plugin; a name may be declared once).
 - ``trmkit_tokenizer`` and ``trmkit_decoder`` have one provider per task: the first plugin that
   returns something wins, and plugins registered later are asked first, so they can override.
-- ``trmkit_augmenters`` and ``trmkit_validators`` are collected from every plugin, so a third
-  party can add a symmetry or a rule to an existing task.
+- ``trmkit_augmenters``, ``trmkit_jitters`` and ``trmkit_validators`` are collected from every
+  plugin, so a third party can add a symmetry, a training jitter or a rule to an existing task.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .task import Augmenter, Decoder, TaskSpec, Tokenizer, Validator
+    from .task import Augmenter, Decoder, Jitter, TaskSpec, Tokenizer, Validator
 
 PROJECT = "trmkit"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -39,6 +39,12 @@ def trmkit_tokenizer(task: str) -> Tokenizer | None:
 @hookspec
 def trmkit_augmenters(task: str) -> list[Augmenter] | None:
     """Return this plugin's invertible symmetries of ``task``'s examples (may be empty)."""
+
+
+@hookspec
+def trmkit_jitters(task: str) -> list[Jitter] | None:
+    """Return this plugin's training-only jitters of ``task``'s examples (may be empty): changes of
+    layout that keep an example's meaning and are never undone (ARC: translation)."""
 
 
 @hookspec(firstresult=True)

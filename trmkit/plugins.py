@@ -20,7 +20,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError, UnknownTaskError
-from .task import API_VERSION, Augmenter, Decoder, Task, TaskSpec, Tokenizer, Validator
+from .task import API_VERSION, Augmenter, Decoder, Jitter, Task, TaskSpec, Tokenizer, Validator
 
 ENTRY_POINT_GROUP = "trmkit"
 DISABLE_ENV = "TRMKIT_DISABLE_PLUGINS"
@@ -150,6 +150,7 @@ class Registry:
         decoder = self._first(name, "trmkit_decoder", Decoder)
         augmenters = self._collect(name, "trmkit_augmenters", Augmenter)
         validators = self._collect(name, "trmkit_validators", Validator)
+        jitters = self._collect(name, "trmkit_jitters", Jitter)
         # Checked after the hooks ran, since running them may fail the plugin: a task whose own
         # plugin is broken is refused rather than used with some of its roles missing.
         if entry.plugin.status != "ok":
@@ -170,6 +171,7 @@ class Registry:
             augmenters=augmenters,
             validators=validators,
             plugin=entry.plugin.distribution,
+            jitters=jitters,
         )
 
     def _implementations(self, hook_name: str) -> list[tuple[Any, PluginInfo]]:

@@ -1,9 +1,11 @@
 """Training batches, augmented on the fly and deterministic in (seed, position).
 
 Each epoch visits every puzzle group once in a seeded random order; each visit draws one of the
-group's ``augmentations + 1`` versions (0 = the original) and the task builds that version's
-transform from (seed, group, version), so no augmented copy is ever stored and the same position
-always yields the same batch. Resuming needs only the position.
+group's ``augmentations + 1`` versions (0 = the original; :mod:`trmkit.versions` says which
+draw of the task's augmenters each is) and the task builds that version's transform from the
+seed, so no augmented copy is ever stored and the same position always yields the same batch.
+Resuming needs only the position. The task's training-only jitters (ARC: translation) come
+last, drawn per (seed, group, version, example) as well.
 
 In a data-parallel run every rank walks the same global sequence and fills only its own slots of
 each global batch (``slots``), so the ranks' shards are distinct, together make up exactly the batch
@@ -18,6 +20,7 @@ import numpy as np
 
 from .losses import IGNORE
 from .task import Examples, Task
+from .versions import Versions
 
 
 @dataclass
@@ -33,7 +36,7 @@ class Sampler:
 
     def __init__(
         self, task: Task, examples: Examples, batch_size: int, augmentations: int, seed: int, slots: tuple[int, int] | None = None,
-        base_identifiers: int = 0,
+        base_identifiers: int = 0, jitter: bool = True, versions: Versions | None = None,
     ) -> None:
         self.task = task
         self.examples = examples
@@ -41,6 +44,9 @@ class Sampler:
         self.first_slot, self.slot_count = slots if slots is not None else (0, batch_size)
         self.augmentations = max(0, augmentations)
         self.seed = seed
+        # Pass the one built from every split of the dataset, as evaluation builds it: which draws
+        # make distinct versions depends on all of a group's pairs.
+        self.versions = versions or Versions(task, seed, augmentations, [examples])
         # The dataset's num_puzzle_identifiers: the stride between versions' identifiers
         # (Task.version_identifiers); the train split's own count when not given.
         self.base_identifiers = base_identifiers or int(examples.puzzle_identifiers.max(initial=0)) + 1
@@ -49,6 +55,10 @@ class Sampler:
         self.group_ids = groups
         self._members = np.argsort(self._group_of, kind="stable")
         self._starts = np.searchsorted(self._group_of[self._members], np.arange(len(groups) + 1))
+        self.jitter = jitter and bool(task.jitters)
+        # Each example's place among its group's examples (in split order), for the jitters.
+        self._member = np.empty(len(examples), dtype=np.int64)
+        self._member[self._members] = np.arange(len(examples)) - self._starts[self._group_of[self._members]]
         self._epoch = -1
 
     def _epoch_plan(self, epoch: int) -> None:
@@ -71,11 +81,14 @@ class Sampler:
             if epoch != self._epoch:
                 self._epoch_plan(epoch)
             index = self._order[offset]
-            version = int(self._versions[offset])
             group = int(self.group_ids[self._group_of[index]])
-            transform = self.task.transform(self.seed, group, version, seq_len)
+            version = self.versions.version(group, int(self._versions[offset]))
+            transform = self.versions.transform(group, version, seq_len)
             inputs[slot] = transform.apply(self.examples.inputs[index])
             labels[slot] = transform.apply(self.examples.labels[index])
+            if self.jitter:
+                members = int(self._starts[self._group_of[index] + 1] - self._starts[self._group_of[index]])
+                inputs[slot], labels[slot] = self.task.jitter(self.seed, group, version, int(self._member[index]), members, inputs[slot], labels[slot])
             identifiers[slot] = self.task.version_identifiers(self.examples.puzzle_identifiers[index], version, self.base_identifiers)
         self.position += self.batch_size
         labels[labels == self.task.spec.ignore_label_id] = IGNORE

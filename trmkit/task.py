@@ -97,6 +97,22 @@ class Augmenter(Protocol):
 
 
 @runtime_checkable
+class Jitter(Protocol):
+    """A training-only change of one example's layout that keeps its meaning (ARC: moving both
+    grids of a pair together on the canvas).
+
+    Unlike an augmenter's symmetry it is never undone: the engine jitters training examples
+    only, never at evaluation or when solving, so the result need not be any grid's encoding.
+    ``jitter`` receives one example's input and label tokens (labels still in token form, with
+    the task's ignore id where unsupervised) and returns both, changed together.
+    """
+
+    name: str
+
+    def jitter(self, rng: np.random.Generator, inputs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@runtime_checkable
 class Decoder(Protocol):
     """Turns a model's predicted tokens into an answer and shows answers to people."""
 
@@ -143,7 +159,8 @@ class TaskSpec:
     ``identifiers_per_version``: every augmented version of a puzzle learns its own puzzle
     embedding (ARC: the model meets a task only through its embedding, and a rotated, recoloured
     task is another task). Version ``v`` of an example whose base identifier is ``b > 0`` then
-    uses row ``b + v * base_count`` (see :meth:`Task.version_identifiers`).
+    uses row ``b + v * base_count`` (see :meth:`Task.version_identifiers`), and versions are
+    deduplicated (:mod:`trmkit.versions`).
     ``test_shares_groups``: a test example may belong to a group that also has training
     examples (ARC's reference split trains on a task's demonstration pairs and holds out its test
     pairs); otherwise the engine refuses such a dataset as a leak.
@@ -234,6 +251,7 @@ class Task:
     augmenters: list[Augmenter] = field(default_factory=list)
     validators: list[Validator] = field(default_factory=list)
     plugin: str = ""
+    jitters: list[Jitter] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -253,6 +271,27 @@ class Task:
             return TokenPermutation.identity(seq_len, self.spec.vocab_size)
         rng = np.random.default_rng([seed, group, index])
         return compose([augmenter.sample(rng, seq_len) for augmenter in self.augmenters])
+
+    def jitter(
+        self, seed: int, group: int, version: int, member: int, members: int, inputs: np.ndarray, labels: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The training-only jitters of training example ``member`` (of ``members``) of ``group``'s
+        version ``version``: the same on every run. One member of each version, drawn from the
+        seed, is left as it is, so the model also trains on the layout it is tested on (the
+        reference's rule for ARC translation)."""
+        if not self.jitters:
+            return inputs, labels
+        # Child streams of the version's seed sequence (a transform draws from its root stream):
+        # child 0 picks the member kept as it is, child m + 1 jitters member m.
+        def stream(child: int) -> np.random.Generator:
+            return np.random.default_rng(np.random.SeedSequence([seed, group, version], spawn_key=(child,)))
+
+        if member == stream(0).integers(members):
+            return inputs, labels
+        rng = stream(member + 1)
+        for jitter in self.jitters:
+            inputs, labels = jitter.jitter(rng, inputs, labels)
+        return inputs, labels
 
     def version_identifiers(self, base: Any, version: int, base_count: int) -> np.ndarray:
         """Puzzle-embedding rows of augmented version ``version`` of examples whose base

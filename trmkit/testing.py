@@ -19,6 +19,8 @@ looking at a task's rules:
 - the decoder reads labels as the tokenizer does, and its plain rendering of a question or an
   answer (as the decoder reads it from the label) parses back (with the task's parser) to the
   same grid;
+- the training-only jitters (if any) keep an example's shape and vocabulary and depend on
+  nothing but the generator they are given;
 - whatever tokens a model predicts (labels with any share of positions replaced by random
   token ids, up to all of them), the decoder reads an answer without raising, renders it as
   text, gives JSON that ``json.dumps`` accepts, and the validators return a verdict on it:
@@ -48,6 +50,7 @@ __all__ = [
     "check_decoder_matches_tokenizer",
     "check_decoder_survives",
     "check_examples",
+    "check_jitters",
     "check_render_parses_back",
     "check_task_contract",
     "check_tokenizer_round_trip",
@@ -142,6 +145,22 @@ def _verdict(task: Task, puzzle: Puzzle, answer: Any) -> Verdict:
     if not isinstance(verdict, Verdict):
         _fail(f"{task.name}: a validator returned {type(verdict).__name__}, not a trmkit.Verdict")
     return verdict
+
+
+def check_jitters(task: Task, inputs: np.ndarray, labels: np.ndarray, seed: int, where: str) -> None:
+    """Each of the task's jitters returns an input and a label of the example's shape, made of
+    the task's token ids, and the same ones again from a generator in the same state."""
+    for jitter in task.jitters:
+        first = jitter.jitter(np.random.default_rng(seed), inputs.copy(), labels.copy())
+        again = jitter.jitter(np.random.default_rng(seed), inputs.copy(), labels.copy())
+        for name, original, got, repeat in zip(("input", "label"), (inputs, labels), first, again):
+            got, repeat = np.asarray(got), np.asarray(repeat)
+            if got.shape != original.shape or got.dtype.kind not in "iu":
+                _fail(f"{task.name}: jitter '{jitter.name}' turned the {name} of {where} into {got.dtype} of shape {got.shape}, expected integers of shape {original.shape}")
+            if got.size and (got.min() < 0 or got.max() >= task.spec.vocab_size):
+                _fail(f"{task.name}: jitter '{jitter.name}' wrote token ids outside 0..{task.spec.vocab_size - 1} into the {name} of {where}")
+            if not np.array_equal(got, repeat):
+                _fail(f"{task.name}: jitter '{jitter.name}' gave two results for the {name} of {where} from one generator state (seed {seed}): {_difference(got, repeat)}")
 
 
 def check_validator_accepts(
@@ -267,6 +286,7 @@ def check_task_contract(
         moved = f"{where} under augmentation {index} (seed {aug_seed})"
         for tokens, name in ((inputs, where), (labels, where), (moved_inputs, moved), (moved_labels, moved)):
             check_tokenizer_round_trip(task, tokens, name)
+        check_jitters(task, moved_inputs, moved_labels, aug_seed, moved)
         check_validator_accepts(task, inputs, labels, where, with_reference)
         check_validator_accepts(task, moved_inputs, moved_labels, moved, with_reference)
         check_decoder_matches_tokenizer(task, inputs, labels, where)

@@ -36,6 +36,7 @@ from .model import TRM
 from .optim import EMA, AdamATan2, SparseSignSGD, learning_rate
 from .sampler import Sampler
 from .task import Task
+from .versions import Versions
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -92,7 +93,8 @@ class Trainer:
         self.ema = EMA(self.model, train.ema_decay) if train.ema else None
         self.sampler = Sampler(
             task, dataset.splits["train"], train.batch_size, config.data.augmentations, train.seed, slots=(self.first_slot, self.local_batch),
-            base_identifiers=dataset.num_puzzle_identifiers,
+            base_identifiers=dataset.num_puzzle_identifiers, jitter=config.data.jitter,
+            versions=Versions(task, train.seed, config.data.augmentations, list(dataset.splits.values())),
         )
         self.carry = empty_carry(self.model, self.local_batch, device)
         self.exploration = torch.Generator().manual_seed(train.seed)

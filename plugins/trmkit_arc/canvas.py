@@ -56,23 +56,40 @@ def side_of(count: int) -> int:
     return side
 
 
-def fits(grid: np.ndarray, side: int) -> bool:
-    return max(np.shape(grid)) <= side
-
-
-def encode(grid: np.ndarray, side: int = MAX_SIZE) -> np.ndarray:
-    """The ``side * side`` tokens of ``grid`` (checked with :func:`check_grid`)."""
+def encode(grid: np.ndarray, side: int = MAX_SIZE, at: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """The ``side * side`` tokens of ``grid`` (checked with :func:`check_grid`), its top-left cell
+    at ``at`` (row, column): (0, 0) but for the training-only translation, whose canvases are
+    therefore no grid's encoding."""
     grid = check_grid(grid)
     height, width = grid.shape
-    if not fits(grid, side):
-        raise InputError(f"a {height}x{width} grid does not fit a {side}x{side} canvas")
+    top, left = at
+    if not (0 <= top and 0 <= left and top + height <= side and left + width <= side):
+        raise InputError(f"a {height}x{width} grid at row {top}, column {left} does not fit a {side}x{side} canvas")
     canvas = np.full((side, side), PAD, dtype=np.int64)
-    canvas[:height, :width] = grid.astype(np.int64) + COLOUR_OFFSET
-    if height < side:
-        canvas[height, :width] = EOS
-    if width < side:
-        canvas[:height, width] = EOS
+    bottom, right = top + height, left + width
+    canvas[top:bottom, left:right] = grid.astype(np.int64) + COLOUR_OFFSET
+    if bottom < side:
+        canvas[bottom, left:right] = EOS
+    if right < side:
+        canvas[top:bottom, right] = EOS
     return canvas.reshape(-1)
+
+
+def extents(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Height and width of what :func:`crop` reads from each canvas of ``rows`` ([N, side*side]):
+    the largest-area top-left rectangle of colour tokens (the first largest on ties; 0 x 0 when
+    there is none)."""
+    rows = np.asarray(rows)
+    side = side_of(rows.shape[-1])
+    canvas = rows.reshape(-1, side, side)
+    colour = (canvas >= COLOUR_OFFSET) & (canvas < VOCAB_SIZE)
+    # Leading colour cells of each canvas row, then the width a rectangle of r+1 rows can keep.
+    leading = np.where(colour.all(axis=2), side, np.argmin(colour, axis=2))
+    widths = np.minimum.accumulate(leading, axis=1)
+    areas = widths * np.arange(1, side + 1)
+    best = np.argmax(areas, axis=1)
+    found = areas[np.arange(len(canvas)), best] > 0
+    return np.where(found, best + 1, 0), np.where(found, widths[np.arange(len(canvas)), best], 0)
 
 
 def crop(tokens: np.ndarray) -> np.ndarray:
@@ -80,16 +97,10 @@ def crop(tokens: np.ndarray) -> np.ndarray:
     colour tokens, as colours (first largest on ties; may be empty). Never raises."""
     tokens = np.asarray(tokens).reshape(-1)
     side = side_of(tokens.shape[0])
-    canvas = tokens.reshape(side, side)
-    colour = (canvas >= COLOUR_OFFSET) & (canvas < VOCAB_SIZE)
-    # Leading colour cells of each row, then the width a rectangle of r+1 rows can keep.
-    leading = np.where(colour.all(axis=1), side, np.argmin(colour, axis=1))
-    widths = np.minimum.accumulate(leading)
-    areas = widths * np.arange(1, side + 1)
-    rows = int(np.argmax(areas)) + 1
-    if areas[rows - 1] == 0:
+    (height,), (width,) = extents(tokens[None])
+    if height == 0:
         return MALFORMED.copy()
-    return (canvas[:rows, : widths[rows - 1]] - COLOUR_OFFSET).astype(GRID_DTYPE)
+    return (tokens.reshape(side, side)[:height, :width] - COLOUR_OFFSET).astype(GRID_DTYPE)
 
 
 def is_clean(tokens: np.ndarray, grid: np.ndarray) -> bool:

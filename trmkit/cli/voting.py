@@ -41,36 +41,36 @@ def submission_option(function: Any) -> Any:
 
 
 class Setting:
-    """How the loaded model's versions were drawn in training: the seed, how many versions it
-    trained, and the stride between versions' puzzle identifiers."""
+    """How the loaded model's versions were drawn in training on ``data``: which draw each
+    version of a group is, how many versions it trained, and the stride between versions'
+    puzzle identifiers."""
 
-    def __init__(self, task: Task, loaded: Any, versions: int | None) -> None:
+    def __init__(self, task: Task, loaded: Any, versions: int | None, data: Any) -> None:
+        from ..versions import Versions
+
         config = loaded.config
-        self.seed = config.train.seed
         self.trained = max(0, config.data.augmentations) + 1
         self.base_count = config.model.num_puzzle_identifiers // (self.trained if task.spec.identifiers_per_version else 1)
         if versions is not None and versions > self.trained:
             raise InputError(f"the model trained {self.trained} versions per puzzle; --versions {versions} asks for more")
-        self.versions = versions or self.trained
-
-    def check(self, manifest: dict[str, Any]) -> None:
-        if int(manifest["num_puzzle_identifiers"]) != self.base_count:
+        if int(data.manifest["num_puzzle_identifiers"]) != self.base_count:
             raise InputError(
-                f"the dataset has {manifest['num_puzzle_identifiers']} puzzle identifiers, the model was trained on "
+                f"the dataset has {data.manifest['num_puzzle_identifiers']} puzzle identifiers, the model was trained on "
                 f"{self.base_count}: not the dataset the model was trained on"
             )
+        self.versions = versions or self.trained
+        self.pool = Versions(task, config.train.seed, config.data.augmentations, list(data.splits.values()))
 
 
 def voted_eval(task: Task, loaded: Any, data: Any, split: str, limit: int, max_steps: int | None, versions: int | None, submission_path: Path, as_json: bool) -> None:
     """pass@K on ``split`` of ``data``; the submission file when the decoder writes one."""
     from ..voting import evaluate_votes
 
-    setting = Setting(task, loaded, versions)
-    setting.check(data.manifest)
+    setting = Setting(task, loaded, versions, data)
     examples = data.splits[split]
     with stderr.status(f"evaluating on {split}: {setting.versions} versions of each example") as status:
         metrics, attempts = evaluate_votes(
-            loaded.model, task, examples, seed=setting.seed, versions=setting.versions, base_count=setting.base_count,
+            loaded.model, task, examples, pool=setting.pool, versions=setting.versions, base_count=setting.base_count,
             limit=limit, max_steps=max_steps, progress=_progress(status, f"evaluating on {split}"),
         )
     metrics = {"task": task.name, "model": str(loaded.path), "split": split, **metrics}
@@ -130,12 +130,11 @@ def voted_solve(task: Task, loaded: Any, puzzles: list[Puzzle], data: Any, max_s
     """Show (or emit as JSON) each puzzle's best-voted attempts; the exit status."""
     from ..voting import predict_versions
 
-    setting = Setting(task, loaded, versions)
-    setting.check(data.manifest)
+    setting = Setting(task, loaded, versions, data)
     tokens, groups, identifiers = locate(task, puzzles, data, loaded.config.model.seq_len)
     with stderr.status(f"solving {len(puzzles)} puzzles, {setting.versions} versions each") as status:
         ballot = predict_versions(
-            loaded.model, task, tokens, groups, identifiers, seed=setting.seed, versions=setting.versions,
+            loaded.model, task, tokens, groups, identifiers, pool=setting.pool, versions=setting.versions,
             base_count=setting.base_count, max_steps=max_steps, progress=_progress(status, "solving"),
         )
     records = [_record(task, puzzle, found) for puzzle, found in zip(puzzles, ballot.candidates)]

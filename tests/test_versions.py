@@ -1,0 +1,66 @@
+"""Deduplicated versions (trm-reference.md section 4: versions are distinct by a hash over all
+of a puzzle's pairs): a task whose versions learn their own embeddings keeps only draws that
+make a new puzzle, the same ones in training and evaluation; other tasks keep every draw."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import trmkit
+from trmkit.versions import ATTEMPTS_PER_VERSION, Versions
+from trmkit_arc.build import Entry, to_examples
+
+ARC = trmkit.get_task("arc")
+CANVAS = 5
+
+
+def split(*entries: Entry) -> trmkit.Examples:
+    return to_examples(entries, CANVAS)
+
+
+TWO_COLOURS = np.array([[0, 1, 1], [0, 0, 1], [0, 0, 0]])  # black and blue, no symmetry
+COLOURFUL = np.arange(9).reshape(3, 3)
+
+
+def applied(pool: Versions, group: int, version: int, examples: trmkit.Examples) -> bytes:
+    rows = examples.groups == group
+    return pool.transform(group, version, CANVAS * CANVAS).apply(np.concatenate([examples.inputs[rows], examples.labels[rows]])).tobytes()
+
+
+def test_a_two_colour_task_has_as_many_versions_as_distinct_recolourings_and_turns() -> None:
+    train = split(Entry(0, TWO_COLOURS, TWO_COLOURS.T), Entry(1, COLOURFUL, COLOURFUL))
+    pool = Versions(ARC, seed=3, augmentations=200, splits=[train])
+    # blue can become any of 9 colours, the grid can turn 8 ways: 72 distinct versions at most
+    assert 1 < pool.count(0) <= 72 and pool.count(1) == 201
+    for group in (0, 1):
+        seen = {applied(pool, group, version, train) for version in range(pool.count(group))}
+        assert len(seen) == pool.count(group)  # every version a distinct puzzle
+        draws = pool.draws(group)
+        assert draws[0] == 0 and draws == sorted(set(draws)) and draws[-1] < ATTEMPTS_PER_VERSION * 201
+    # the same pools again from a new object (a resumed run, the evaluation)
+    assert Versions(ARC, seed=3, augmentations=200, splits=[train]).draws(0) == pool.draws(0)
+
+
+def test_pools_depend_on_every_pair_of_the_group_in_any_split_order() -> None:
+    train = split(Entry(0, TWO_COLOURS, TWO_COLOURS))
+    test = split(Entry(0, COLOURFUL, COLOURFUL))
+    both = Versions(ARC, 0, 100, [train, test])
+    assert both.draws(0) == Versions(ARC, 0, 100, [test, train]).draws(0)
+    assert both.count(0) > Versions(ARC, 0, 100, [train]).count(0)  # the colourful test pair tells more versions apart
+
+
+def test_drawn_versions_spread_evenly_over_the_versions_a_group_has() -> None:
+    train = split(Entry(0, TWO_COLOURS, TWO_COLOURS), Entry(1, COLOURFUL, COLOURFUL))
+    pool = Versions(ARC, 1, 200, [train])
+    assert [pool.version(1, drawn) for drawn in range(201)] == list(range(201))
+    spread = np.bincount([pool.version(0, drawn) for drawn in range(201)], minlength=pool.count(0))
+    assert len(spread) == pool.count(0) and spread.min() >= 201 // pool.count(0) and spread.max() <= 201 // pool.count(0) + 1
+
+
+def test_a_group_not_in_the_data_and_tasks_with_one_embedding_keep_every_draw(fake_task: str) -> None:
+    pool = Versions(ARC, 0, 9, [split(Entry(0, TWO_COLOURS, TWO_COLOURS))])
+    assert pool.draws(5) == list(range(10))
+    latin = trmkit.get_task(fake_task)
+    examples = trmkit.Examples(np.zeros((2, 16)), np.zeros((2, 16)), np.array([0, 1]), np.zeros(2))
+    shared = Versions(latin, 0, 9, [examples])
+    assert not shared.deduplicated and shared.draws(0) == list(range(10)) and shared.version(0, 7) == 7

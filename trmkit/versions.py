@@ -1,0 +1,81 @@
+"""The augmented versions of each puzzle group: which draw of :meth:`Task.transform` each one is.
+
+A task whose versions each learn their own puzzle embedding (``identifiers_per_version``: ARC)
+needs its versions to be distinct puzzles. Two draws can give the same augmented task (a task
+drawn in two colours has 72 recolourings, not a thousand; a symmetric grid looks the same turned),
+and such duplicates would split one puzzle's training over several embedding rows and vote
+several times. So, as the reference builder does, draws 1, 2, ... are tried in order and one is
+kept only when it turns the group's pairs (inputs and labels of every split given) into
+something no kept version did, trying at most :data:`ATTEMPTS_PER_VERSION` draws per version
+wanted. Version ``v`` of a group is its ``v``-th kept draw; version 0 is the original. A group's
+pool is worked out on first use and depends only on the seed and the data, so training,
+evaluation and every process of a distributed run agree on it.
+
+Other tasks (one shared embedding) keep every draw: version ``v`` is draw ``v``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Sequence
+
+import numpy as np
+
+from .task import Examples, Task, Transform
+
+#: The reference builder tries up to 5,000 draws for 1,000 versions.
+ATTEMPTS_PER_VERSION = 5
+
+
+class Versions:
+    """The versions of every group of ``splits`` under ``seed``, ``augmentations`` + 1 wanted."""
+
+    def __init__(self, task: Task, seed: int, augmentations: int, splits: Sequence[Examples] = ()) -> None:
+        self.task = task
+        self.seed = seed
+        self.wanted = max(0, augmentations) + 1
+        self.deduplicated = task.spec.identifiers_per_version and self.wanted > 1
+        self._tokens: dict[int, list[np.ndarray]] = {}
+        if self.deduplicated:
+            for examples in splits:
+                order = np.argsort(examples.groups, kind="stable")
+                groups, starts = np.unique(examples.groups[order], return_index=True)
+                for group, rows in zip(groups.tolist(), np.split(order, starts[1:])):
+                    self._tokens.setdefault(group, []).extend([examples.inputs[rows], examples.labels[rows]])
+        self._draws: dict[int, list[int]] = {}
+
+    def draws(self, group: int) -> list[int]:
+        """The draw behind each version of ``group``, version 0 first. A group not in the data
+        (a puzzle met only when solving) keeps every draw."""
+        if not self.deduplicated or group not in self._tokens:
+            return list(range(self.wanted))
+        if group not in self._draws:
+            tokens = np.concatenate(self._tokens[group])
+            seen = {_digest(tokens)}
+            kept = [0]
+            for draw in range(1, ATTEMPTS_PER_VERSION * self.wanted):
+                if len(kept) == self.wanted:
+                    break
+                digest = _digest(self.task.transform(self.seed, group, draw, tokens.shape[1]).apply(tokens))
+                if digest not in seen:
+                    seen.add(digest)
+                    kept.append(draw)
+            self._draws[group] = kept
+        return self._draws[group]
+
+    def count(self, group: int) -> int:
+        """How many distinct versions ``group`` has (at most ``augmentations`` + 1)."""
+        return len(self.draws(group))
+
+    def version(self, group: int, drawn: int) -> int:
+        """The version of ``group`` for ``drawn``, drawn uniformly from 0..augmentations: itself
+        when the group has every version, else spread evenly over the versions it has."""
+        return drawn * self.count(group) // self.wanted
+
+    def transform(self, group: int, version: int, seq_len: int) -> Transform:
+        """Version ``version`` (< ``count(group)``) of ``group``'s examples."""
+        return self.task.transform(self.seed, group, self.draws(group)[version], seq_len)
+
+
+def _digest(tokens: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(tokens).tobytes(), digest_size=16).digest()
