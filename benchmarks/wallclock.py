@@ -29,6 +29,7 @@ def arguments(doc: str, minutes: float, eval_every: float) -> argparse.ArgumentP
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", dest="sets", action="append", default=[], help="config override key=value")
     parser.add_argument("--json", type=Path, default=None, help="also write the curve here")
+    parser.add_argument("--out", type=Path, default=None, help="keep the run here (checkpoint at the end; usable with --model)")
     return parser
 
 
@@ -49,9 +50,11 @@ def describe(config: Any) -> str:
 
 def run(task: Any, config: Any, data: Any, args: argparse.Namespace, measure: Callable[[Any], dict[str, float]]) -> None:
     """Train on CPU for ``args.minutes``, measuring as it goes, then print the JSON summary."""
-    trainer = Trainer(task, config, data, Path(tempfile.mkdtemp()), torch.device("cpu"))
+    trainer = Trainer(task, config, data, args.out or Path(tempfile.mkdtemp()), torch.device("cpu"))
     print(f"# parameters: {trainer.model.num_parameters():,}", flush=True)
     curve = learning_curve(trainer, args.minutes, args.eval_every, measure)
+    if args.out:
+        print(f"# checkpoint: {trainer.save()}", flush=True)
     summary = {"config": args.config, "overrides": args.sets, "threads": torch.get_num_threads(), "curve": curve}
     print(json.dumps(summary))
     if args.json:
