@@ -51,12 +51,13 @@ class Versions:
             return list(range(self.wanted))
         if group not in self._draws:
             tokens = np.concatenate(self._tokens[group])
-            seen = {_digest(tokens)}
+            compact = np.uint8 if self.task.spec.vocab_size <= 256 else np.int64  # less to hash
+            seen = {_digest(tokens, compact)}
             kept = [0]
             for draw in range(1, ATTEMPTS_PER_VERSION * self.wanted):
                 if len(kept) == self.wanted:
                     break
-                digest = _digest(self.task.transform(self.seed, group, draw, tokens.shape[1]).apply(tokens))
+                digest = _digest(self.task.transform(self.seed, group, draw, tokens.shape[1]).apply(tokens), compact)
                 if digest not in seen:
                     seen.add(digest)
                     kept.append(draw)
@@ -77,5 +78,5 @@ class Versions:
         return self.task.transform(self.seed, group, self.draws(group)[version], seq_len)
 
 
-def _digest(tokens: np.ndarray) -> bytes:
-    return hashlib.blake2b(np.ascontiguousarray(tokens).tobytes(), digest_size=16).digest()
+def _digest(tokens: np.ndarray, dtype: type) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(tokens, dtype=dtype).tobytes(), digest_size=16).digest()

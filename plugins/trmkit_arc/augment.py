@@ -119,5 +119,8 @@ class Translation:
             return inputs, labels
         top = int(rng.integers(side - max(grid.shape[0] for grid in grids) + 1))
         left = int(rng.integers(side - max(grid.shape[1] for grid in grids) + 1))
-        moved = [encode(grid, side, at=(top, left)) if grid.size else tokens for grid, tokens in ((question, inputs), (answer, labels))]
-        return moved[0], moved[1]
+
+        def place(grid: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+            return encode(grid, side, at=(top, left)) if grid.size else tokens
+
+        return place(question, inputs), place(answer, labels)
