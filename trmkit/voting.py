@@ -5,8 +5,8 @@ An optional capability of a task: a decoder with an ``aggregate(candidates)`` me
 evaluator). Every example runs as ``versions`` augmented copies (version 0 is the original;
 version ``v`` is ``pool.transform(group, v)`` of a :class:`trmkit.versions.Versions` built as
 training built it, with puzzle identifier ``task.version_identifiers(base, v, base_count)``;
-a group with fewer distinct versions votes with those it has). Each
-prediction is mapped back with the transform's inverse and decoded; the decoder's ``aggregate``
+a group with fewer distinct versions votes with those it has). Each prediction is mapped
+back with the transform's inverse and decoded; the decoder's ``aggregate``
 ranks the distinct answers of one example (:func:`rank_by_votes` is the usual rule: most votes,
 then highest mean confidence), and pass@K asks whether a right answer is among the first K.
 A right answer is one the task's validators accept with the known answer as reference.
