@@ -71,6 +71,17 @@ def test_stablemax_values():
     assert torch.allclose(probabilities, torch.tensor([[0.25, 0.5, 1.0, 3.0]], dtype=torch.float64) / 4.75)
 
 
+def test_stablemax_gradient_is_finite_at_a_logit_of_exactly_one():
+    """torch.where differentiates both branches; 1 / (1 - x) at x = 1 once made every gradient NaN."""
+    logits = torch.tensor([[[1.0, -0.5, 0.0, 2.0]]], requires_grad=True)
+    total, _, _ = act_loss(logits, torch.tensor([[3]]), torch.tensor([0.0]))
+    total.backward()
+    assert torch.isfinite(total) and torch.isfinite(logits.grad).all()
+    x = torch.tensor([-2.0, 1.0, 3.0], dtype=torch.float64, requires_grad=True)
+    stablemax(x).sum().backward()
+    assert x.grad.tolist() == [1 / 9, 1.0, 1.0]  # d/dx 1/(1-x) = 1/(1-x)^2 below 0, 1 above
+
+
 def test_act_loss_weights_q_halt_by_half_and_ignores_padding():
     logits = torch.tensor([[[2.0, 0.0], [0.0, 2.0]], [[2.0, 0.0], [2.0, 0.0]]])
     labels = torch.tensor([[0, 1], [0, IGNORE]])

@@ -15,8 +15,12 @@ IGNORE = -100
 
 def stablemax(x: torch.Tensor) -> torch.Tensor:
     """s(x) = x + 1 for x >= 0 and 1 / (1 - x) below: positive, but grows only linearly, which
-    keeps late-training logits from blowing up the way exp does."""
-    return torch.where(x < 0, 1 / (1 - x), x + 1)
+    keeps late-training logits from blowing up the way exp does.
+
+    The negative branch reads ``min(x, 0)``: ``torch.where`` differentiates both branches, and
+    at a logit of exactly 1 the unused ``1 / (1 - x)`` would be infinite, its zero-weighted
+    gradient NaN (it happened: step 54 of a Sudoku run). Values are unchanged."""
+    return torch.where(x < 0, 1 / (1 - x.clamp(max=0)), x + 1)
 
 
 def log_stablemax(logits: torch.Tensor) -> torch.Tensor:
