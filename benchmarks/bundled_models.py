@@ -73,7 +73,7 @@ def measure(model: BundledModel, task: Task, limit: int, saved: Path | None) -> 
     for entry in model.card["accuracy"]:
         started = time.perf_counter()
         examples = held_out(task, entry)
-        metrics = evaluate(loaded.model, task, examples, batch_size=500, limit=limit)
+        metrics = evaluate(loaded.model, task, examples, batch_size=500, limit=limit, threshold=model.halt_threshold)
         overlap = sum(row.tobytes() in seen for row in examples.inputs[: metrics["examples"]])
         rows.append({"difficulty": entry["difficulty"], **metrics, "in_training_data": overlap, "seconds": time.perf_counter() - started})
         print(f"measured {entry['difficulty']} in {rows[-1]['seconds']:.0f} s", file=sys.stderr, flush=True)

@@ -48,12 +48,29 @@ def test_solve_with_no_model_uses_the_bundled_one_and_check_accepts_the_answer(t
     result = CliRunner().invoke(main, ["solve", "sudoku", str(puzzle)])
     assert result.exit_code == 0, result.output
     assert f"model: sudoku '{bundled.name}' (bundled" in result.stderr
-    assert "measured held-out exact accuracy (adaptive halting): 30 blanks" in result.stderr
+    assert f"measured held-out exact accuracy (adaptive halting, q_halt > {bundled.halt_threshold:g}): 30 blanks" in result.stderr
     answer = tmp_path / "answer.txt"
     answer.write_text(result.stdout)  # solve's output, '# source: solved (...)' header and all, reads back
     checked = CliRunner().invoke(main, ["check", "sudoku", str(puzzle), str(answer)])
     assert checked.exit_code == 0, checked.output
     assert checked.stdout.strip().endswith(": ok")
+
+
+def test_solve_halts_at_the_cards_tuned_threshold_unless_given_one(tmp_path: Path, bundled) -> None:
+    """The card's threshold (from benchmarks/halting.py) is the default; --halt-threshold wins."""
+    assert bundled.halt_threshold > 0
+    questions, _ = generate(20, 40, 40, seed=77)
+    puzzles = tmp_path / "puzzles.txt"
+    puzzles.write_text("".join("".join("." if v == 0 else str(v) for v in q.reshape(-1)) + "\n" for q in questions))
+
+    def steps(*options: str) -> list[int]:
+        result = CliRunner().invoke(main, ["solve", "sudoku", str(puzzles), "--json", *options])
+        assert result.exit_code in (0, 1), result.output
+        return [record["steps"] for record in json.loads(result.stdout)]
+
+    tuned = steps()
+    assert tuned == steps("--halt-threshold", f"{bundled.halt_threshold:g}")
+    assert sum(steps("--halt-threshold", "0")) < sum(tuned)  # the paper's rule stops earlier
 
 
 def test_a_bundled_model_can_be_named(tmp_path: Path, bundled) -> None:

@@ -52,6 +52,13 @@ class BundledModel:
     def is_default(self) -> bool:
         return bool(self.card.get("default"))
 
+    @property
+    def halt_threshold(self) -> float:
+        """The adaptive-halting threshold tuned for this model (card key ``halt_threshold``,
+        chosen with benchmarks/halting.py); 0, the paper's rule, when the card has none. The
+        card's adaptive figures are measured with it."""
+        return float(self.card.get("halt_threshold", 0.0))
+
     def accuracy_line(self, halt: str = "all") -> str:
         """Measured exact accuracy per difficulty, in one line for a log: of every supervision
         step (``halt="all"``, the official protocol) or of adaptive halting (what ``trmkit solve``

@@ -39,8 +39,8 @@ def halt_option(function: Any) -> Any:
 
 def threshold_option(function: Any) -> Any:
     return click.option(
-        "--halt-threshold", "halt_threshold", type=float, default=0.0, show_default=True,
-        help="Adaptive halting stops a puzzle once its halting logit q_halt exceeds this (0: the paper's rule); higher is surer and takes more steps (benchmarks/halting.py measures the trade).",
+        "--halt-threshold", "halt_threshold", type=float, default=None,
+        help="Adaptive halting stops a puzzle once its halting logit q_halt exceeds this; higher is surer and takes more steps (benchmarks/halting.py measures the trade) [default: a bundled model's tuned threshold from its card, else 0: the paper's rule].",
     )(function)
 
 
@@ -60,19 +60,22 @@ def model_data(task: Task, loaded: Any, data_dir: Path | None) -> Any:
     return data
 
 
-def load_for(task: Task, model_path: str | None, device: str, halt: str = "all") -> Any:
+def load_for(task: Task, model_path: str | None, device: str, halt: str = "all", threshold: float | None = None) -> tuple[Any, float]:
     """Load a checkpoint for ``task`` on ``device`` (a model of another task is refused); with no
     path, the task's bundled model, saying on stderr which one and how accurate it measured
-    (with ``halt``, the halting protocol the command uses)."""
+    (with ``halt``, the halting protocol the command uses). Also the adaptive-halting threshold
+    to use: ``threshold`` when given, else a bundled model's tuned one (0 when it has none)."""
     from ..checkpoint import load_model
     from ..models import find_model
     from ..train import resolve_device
 
     path, bundled = find_model(task, model_path)
+    if threshold is None:
+        threshold = bundled.halt_threshold if bundled is not None else 0.0
     if bundled is not None:
-        protocol = "adaptive halting" if halt == "adaptive" else "all steps"
+        protocol = f"adaptive halting, q_halt > {threshold:g}" if halt == "adaptive" else "all steps"
         stderr.print(f"model: {task.name} '{bundled.name}' (bundled, {bundled.card['steps']} training steps); measured held-out exact accuracy ({protocol}): {bundled.accuracy_line(halt)}")
-    return load_model(path, device=resolve_device(device), task=task.name)
+    return load_model(path, device=resolve_device(device), task=task.name), threshold
 
 
 def encode(task: Task, puzzles: list[Puzzle], seq_len: int) -> np.ndarray:
@@ -184,7 +187,7 @@ def interactive_puzzles(task: Task):
 @versions_option
 @device_option
 @json_option
-def solve_command(task_name: str, puzzle_file: str | None, model_path: str | None, halt: str, halt_threshold: float, max_steps: int | None, trajectory: bool, interactive: bool, png: Path | None, versions: int | None, device: str, as_json: bool) -> None:
+def solve_command(task_name: str, puzzle_file: str | None, model_path: str | None, halt: str, halt_threshold: float | None, max_steps: int | None, trajectory: bool, interactive: bool, png: Path | None, versions: int | None, device: str, as_json: bool) -> None:
     """Solve the puzzles in PUZZLE (a file, or - for stdin) with a trained model.
 
     Each answer is printed as the task renders it, with the task's own verdict on it, the
@@ -208,7 +211,7 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: str | Non
         from ..plots import matplotlib_figure
 
         matplotlib_figure()  # a missing extra is reported before any solving
-    loaded = load_for(task, model_path, device, halt)
+    loaded, halt_threshold = load_for(task, model_path, device, halt, halt_threshold)
     color = sys.stdout.isatty()
     if interactive:
         all_valid = True
@@ -251,7 +254,7 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: str | Non
 @submission_option
 @device_option
 @json_option
-def eval_command(task_name: str, model_path: str | None, data_dir: Path | None, split: str, limit: int, max_steps: int | None, halt_threshold: float, versions: int | None, submission_path: Path, device: str, as_json: bool) -> None:
+def eval_command(task_name: str, model_path: str | None, data_dir: Path | None, split: str, limit: int, max_steps: int | None, halt_threshold: float | None, versions: int | None, submission_path: Path, device: str, as_json: bool) -> None:
     """Measure a trained model on held-out data: exact accuracy, token accuracy and halting.
 
     Runs every supervision step (the official protocol) and reads off, from the same pass,
@@ -268,7 +271,7 @@ def eval_command(task_name: str, model_path: str | None, data_dir: Path | None, 
     from ..evaluate import evaluate
 
     task = load_task(task_name)
-    loaded = load_for(task, model_path, device)
+    loaded, halt_threshold = load_for(task, model_path, device, threshold=halt_threshold)
     data = model_data(task, loaded, data_dir)
     if split not in data.splits:
         raise InputError(f"the dataset has no split '{split}' (it has: {', '.join(data.splits)})")
