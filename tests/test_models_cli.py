@@ -68,6 +68,7 @@ def test_the_default_is_the_card_marked_default_else_the_first_name(tmp_path: Pa
 @pytest.mark.parametrize("damage, message", [
     (lambda card: card.pop("training_command"), "the model card lacks training_command"),
     (lambda card: card["accuracy"][0].pop("examples"), "an accuracy entry lacks examples"),
+    (lambda card: card.update(halt_threshold="high"), "halt_threshold must be a number"),
 ])
 def test_an_incomplete_card_is_refused(tmp_path: Path, damage, message: str) -> None:
     folder = copy_bundled(tmp_path, "broken")

@@ -94,6 +94,9 @@ def read_card(folder: Path) -> dict[str, Any]:
     missing = [key for key in CARD_KEYS if key not in card]
     if missing:
         raise InputError(f"{path}: the model card lacks {', '.join(missing)}")
+    threshold = card.get("halt_threshold", 0.0)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise InputError(f"{path}: halt_threshold must be a number, got {threshold!r}")
     for entry in card["accuracy"]:
         lacking = [key for key in ACCURACY_KEYS if key not in entry]
         if lacking:
