@@ -64,3 +64,17 @@ def test_a_group_not_in_the_data_and_tasks_with_one_embedding_keep_every_draw(fa
     examples = trmkit.Examples(np.zeros((2, 16)), np.zeros((2, 16)), np.array([0, 1]), np.zeros(2))
     shared = Versions(latin, 0, 9, [examples])
     assert not shared.deduplicated and shared.draws(0) == list(range(10)) and shared.version(0, 7) == 7
+
+
+def test_trmkit_train_works_out_every_training_groups_versions_before_the_first_step(fake_task: str) -> None:
+    from trmkit.cli.train import distinct_versions
+    from trmkit.dataset import Dataset
+
+    train = split(Entry(0, TWO_COLOURS, TWO_COLOURS), Entry(1, COLOURFUL, COLOURFUL))
+    data = Dataset({"train": train, "test": split(Entry(1, COLOURFUL, COLOURFUL))}, {"seq_len": CANVAS * CANVAS})
+    config = trmkit.load_config(ARC, "tiny", ["data.augmentations=30"])
+    pool = distinct_versions(ARC, config, data)
+    assert sorted(pool._draws) == [0, 1]  # computed now, not in the first training steps
+    assert pool.draws(0) == Versions(ARC, config.train.seed, 30, [train, data.splits["test"]]).draws(0)
+    latin = trmkit.get_task(fake_task)
+    assert not distinct_versions(latin, trmkit.load_config(latin, "tiny"), data).deduplicated

@@ -61,7 +61,9 @@ def resolve_device(name: str = "auto") -> torch.device:
 class Trainer:
     """Owns the model, optimisers, EMA, carry and sampler of one run."""
 
-    def __init__(self, task: Task, config: TRMConfig, dataset: Dataset, run_dir: Path, device: torch.device) -> None:
+    def __init__(self, task: Task, config: TRMConfig, dataset: Dataset, run_dir: Path, device: torch.device, versions: Versions | None = None) -> None:
+        """``versions``: the augmented versions of ``dataset`` under ``config`` (built here when not
+        given; pass one prepared ahead to show progress while a task's versions are deduplicated)."""
         self.task = task
         self.config = config
         self.dataset = dataset
@@ -94,7 +96,7 @@ class Trainer:
         self.sampler = Sampler(
             task, dataset.splits["train"], train.batch_size, config.data.augmentations, train.seed, slots=(self.first_slot, self.local_batch),
             base_identifiers=dataset.num_puzzle_identifiers, jitter=config.data.jitter,
-            versions=Versions(task, train.seed, config.data.augmentations, list(dataset.splits.values())),
+            versions=versions or Versions(task, train.seed, config.data.augmentations, list(dataset.splits.values())),
         )
         self.carry = empty_carry(self.model, self.local_batch, device)
         self.exploration = torch.Generator().manual_seed(train.seed)
@@ -263,6 +265,7 @@ def train(
     on_log: Callable[[dict[str, Any]], None] | None = None,
     on_eval: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    versions: Versions | None = None,
 ) -> Trainer:
     """Train until ``config.train.steps`` (continuing from the latest checkpoint if ``resume``).
 
@@ -272,7 +275,7 @@ def train(
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(task, config, dataset, run_dir, device)
+    trainer = Trainer(task, config, dataset, run_dir, device, versions)
     metrics_path = run_dir / METRICS_FILE
     main = distributed.is_main()
     if resume:

@@ -26,6 +26,24 @@ def default_config_name(device: Any) -> str:
     return "paper" if device.type == "cuda" else "small"
 
 
+def distinct_versions(task: Any, config: configuration.TRMConfig, dataset: Any) -> Any:
+    """The augmented versions training will draw, worked out now with a progress line when the
+    task deduplicates them (ARC: minutes at 1000 versions), rather than silently in its first
+    steps."""
+    import numpy as np
+
+    from ..versions import Versions
+
+    pool = Versions(task, config.train.seed, config.data.augmentations, list(dataset.splits.values()))
+    if pool.deduplicated:
+        groups = np.unique(dataset.splits["train"].groups).tolist()
+        with stderr.status(f"finding the distinct augmented versions of {len(groups)} {task.name} puzzles") as status:
+            for done, group in enumerate(groups, start=1):
+                pool.count(group)
+                status.update(f"finding the distinct augmented versions of {task.name} puzzles: {done}/{len(groups)}")
+    return pool
+
+
 def prepare_dataset(task: Any, config: configuration.TRMConfig, data_dir: Path | None, run_dir: Path) -> Any:
     """The dataset to train on: ``--data``, or the task's default built into ``RUN/data`` (reused
     when it was built with the same options and seed)."""
@@ -154,8 +172,12 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         f"training {task.name} on {torch_device}{f' x {world} processes' if world > 1 else ''}: {config.train.steps} steps, batch {config.train.batch_size}, "
         f"T={config.model.T} n={config.model.n} hidden {config.model.hidden_size} ({config.model.mixer})"
     )
+    versions = distinct_versions(task, config, dataset)
     with StopRequest() as stop, _progress(config.train.steps) as report, open_logs(log_to, run_dir, config.to_dict()) as logs:
-        trainer = run_training(task, config, dataset, run_dir, torch_device, resume=resume, on_step=report.step, on_log=logs.on_log, on_eval=fan_out(report.evaluation, logs.on_eval), should_stop=stop)
+        trainer = run_training(
+            task, config, dataset, run_dir, torch_device, resume=resume, on_step=report.step, on_log=logs.on_log,
+            on_eval=fan_out(report.evaluation, logs.on_eval), should_stop=stop, versions=versions,
+        )
     if not distributed.is_main():
         return
     summary = {
