@@ -108,7 +108,7 @@ def memorised(tmp_path_factory: pytest.TempPathFactory):
 
 def votes(task, memorised, versions):
     model, data, config, base_count = memorised
-    pool = Versions(task, config.train.seed, config.data.augmentations, list(data.splits.values()))
+    pool = Versions.of_run(task, config, data)
     metrics, attempts = evaluate_votes(model, task, data.splits["test"], pool=pool, versions=versions, base_count=base_count)
     return metrics, attempts
 

@@ -19,7 +19,7 @@ Other tasks (one shared embedding) keep every draw: version ``v`` is draw ``v``.
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -45,6 +45,12 @@ class Versions:
                 for group, rows in zip(groups.tolist(), np.split(order, starts[1:])):
                     self._tokens.setdefault(group, []).extend([examples.inputs[rows], examples.labels[rows]])
         self._draws: dict[int, list[int]] = {}
+
+    @classmethod
+    def of_run(cls, task: Task, config: Any, dataset: Any) -> Versions:
+        """The versions a run under ``config`` draws on ``dataset`` (every split): one definition
+        for training, ``eval`` and ``solve``, which must agree on them."""
+        return cls(task, config.train.seed, config.data.augmentations, list(dataset.splits.values()))
 
     def draws(self, group: int) -> list[int]:
         """The draw behind each version of ``group``, version 0 first. A group not in the data

@@ -34,7 +34,7 @@ def distinct_versions(task: Any, config: configuration.TRMConfig, dataset: Any) 
 
     from ..versions import Versions
 
-    pool = Versions(task, config.train.seed, config.data.augmentations, list(dataset.splits.values()))
+    pool = Versions.of_run(task, config, dataset)
     if pool.deduplicated:
         groups = np.unique(dataset.splits["train"].groups).tolist()
         with stderr.status(f"finding the distinct augmented versions of {len(groups)} {task.name} puzzles") as status:

@@ -59,7 +59,7 @@ class Setting:
                 f"{self.base_count}: not the dataset the model was trained on"
             )
         self.versions = versions or self.trained
-        self.pool = Versions(task, config.train.seed, config.data.augmentations, list(data.splits.values()))
+        self.pool = Versions.of_run(task, config, data)
 
 
 def voted_eval(task: Task, loaded: Any, data: Any, split: str, limit: int, max_steps: int | None, versions: int | None, submission_path: Path, as_json: bool) -> None:
