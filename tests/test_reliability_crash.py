@@ -104,9 +104,15 @@ def test_sigkill_at_random_moments_then_resume_ends_with_the_uninterrupted_weigh
     kills.append(max(logged_steps(run_dir), default=0))
 
     # 2. In the middle of a checkpoint write: the folder is half written, the last one still whole.
+    # Wait for a write in its pause (model file there, state not yet): the first kill may itself have
+    # left a whole-but-unrenamed ".tmp" folder, which the resumed run clears before it writes.
     process = launch(command, log, pause=3.0)
     root = run_dir / "checkpoints"
-    assert wait_until(lambda: any(root.glob(".step-*.tmp")), process), where
+
+    def writing() -> bool:
+        return any((t / MODEL_FILE).exists() and not (t / STATE_FILE).exists() for t in root.glob(".step-*.tmp"))
+
+    assert wait_until(writing, process), where
     time.sleep(rng.uniform(0, 1.0))
     process.send_signal(signal.SIGKILL)
     process.wait()
