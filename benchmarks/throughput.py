@@ -10,6 +10,15 @@ noisy machine slows both alike and the *fraction of the bound* stays meaningful:
   random tokens of the task's shape;
 - inference: ``--infer-steps`` supervision steps of every puzzle (no early halting), no grad.
 
+The square probe flatters narrow models: TRM's products are as thin as the model (hidden 64 in
+``small``, the 97-token axis of the Sudoku token MLP). So the script also records, with torch's
+profiler, every matrix product one training step runs, times each shape alone (interleaved with
+the square probe again) and reports their rate as a fraction of the square one: the *GEMM shape
+efficiency*, the fraction of the bound a step could reach if everything but its products were
+free. ``1 - fraction / efficiency`` is then the share of the step spent outside them. (Attention's
+score and value products run inside a fused kernel on CPU, which the profiler does not list as a
+product: for attention configs the efficiency covers the projections only.)
+
 Examples::
 
     python benchmarks/throughput.py --task sudoku --config paper --batch 16
@@ -28,6 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
@@ -93,6 +103,49 @@ def gemm_probe(device: torch.device, dtype: torch.dtype, clock: Callable[[], flo
     return probe
 
 
+#: Where each product op keeps its two operands among its inputs (addmm's bias comes first; a
+#: compiled graph's calls may add an ``out`` buffer at the end).
+GEMM_OPERANDS = {"aten::mm": 0, "aten::bmm": 0, "aten::addmm": 1, "aten::baddbmm": 1}
+Shape = tuple[int, int, int, int]  # (batch, m, k, n): batch products of [m, k] @ [k, n]
+
+
+def gemm_shapes(step: Callable[[], Any]) -> Counter[Shape]:
+    """How many products of each shape one call of ``step`` runs, as torch's profiler records them."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], record_shapes=True) as profiler:
+        step()
+    shapes: Counter[Shape] = Counter()
+    for event in profiler.events():
+        if event.name in GEMM_OPERANDS:
+            first = GEMM_OPERANDS[event.name]
+            left, right = event.input_shapes[first : first + 2]
+            shapes[(left[0] if len(left) == 3 else 1, left[-2], left[-1], right[-1])] += 1
+    return shapes
+
+
+def shape_probe(shapes: Counter[Shape], device: torch.device, dtype: torch.dtype, clock: Callable[[], float]) -> Callable[[], float]:
+    """A function returning the FLOP/s of the step's own products: each shape run once, alone,
+    on contiguous operands into a kept output (as the square probe: the product, not the
+    allocator), and weighted by how often the step runs it."""
+    operands = {
+        (batch, m, k, n): [torch.randn(batch, *dims, device=device).to(dtype) for dims in ((m, k), (k, n), (m, n))]
+        for batch, m, k, n in shapes
+    }
+    total = sum(2 * batch * m * k * n * count for (batch, m, k, n), count in shapes.items())
+
+    def probe() -> float:
+        seconds = 0.0
+        for shape, (a, b, out) in operands.items():
+            synchronize(device)
+            start = clock()
+            torch.bmm(a, b, out=out) if shape[0] > 1 else torch.mm(a[0], b[0], out=out[0])
+            synchronize(device)
+            seconds += shapes[shape] * (clock() - start)
+        return total / seconds
+
+    probe()
+    return probe
+
+
 def random_dataset(task: Any, seq_len: int, size: int, seed: int) -> Dataset:
     """Random tokens of the task's shape: enough to time the real training step."""
     rng = np.random.default_rng(seed)
@@ -152,6 +205,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     print(f"training: batch {batch}, {args.warmup} warm-up + {args.reps} timed steps", file=sys.stderr, flush=True)
     train_s, train_rates = timed(trainer.train_step, probe, device, args.warmup, args.reps, clock)
 
+    print("training: timing the step's own matrix products", file=sys.stderr, flush=True)
+    shapes = gemm_shapes(trainer.train_step)
+    own_rate = shape_probe(shapes, device, torch.bfloat16 if bf16 else torch.float32, clock)
+    shape_efficiency = statistics.median(own_rate() / probe() for _ in range(args.reps))
+
     infer_batch = args.infer_batch or batch
     puzzles = torch.as_tensor(data.splits["test"].inputs[:infer_batch], device=device)
     puzzles = puzzles.repeat(-(-infer_batch // len(puzzles)), 1)[:infer_batch]
@@ -189,6 +247,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "gemm_flops_per_s": gemm,
         "train_bound_examples_per_s": gemm / flops["train_per_example"],
         "train_fraction_of_bound": train_fraction,
+        "profiled_gemm_flops_per_train_example": sum(2 * b * m * k * n * c for (b, m, k, n), c in shapes.items()) / batch,
+        "gemm_shapes": {"x".join(map(str, shape)): count for shape, count in sorted(shapes.items())},
+        "gemm_shape_efficiency": shape_efficiency,
+        "train_time_outside_gemm": 1 - train_fraction / shape_efficiency,
         "infer_fraction_of_bound": infer_fraction,
         "peak_rss_mb": peak_rss_mb(),
         "load_average": os.getloadavg()[0],
@@ -212,6 +274,9 @@ def report(result: dict[str, Any]) -> str:
         f"-> bound {result['train_bound_examples_per_s']:.3f} training examples/s",
         f"training  (batch {result['batch']}): {result['train_examples_per_s']:.3f} examples/s, "
         f"{100 * result['train_fraction_of_bound']:.1f}% of the bound",
+        f"  its own matrix products, each timed alone at its shape, run at {100 * result['gemm_shape_efficiency']:.1f}% of the "
+        f"square rate (the step's ceiling if nothing else cost time); ~{100 * result['train_time_outside_gemm']:.0f}% of the "
+        f"step goes to other work (profiled: {result['profiled_gemm_flops_per_train_example'] / 1e9:.3f} GFLOP per example in products)",
         f"inference (batch {result['infer_batch']}, {result['infer_steps']} steps): {result['infer_puzzles_per_s']:.4f} puzzles/s, "
         f"{100 * result['infer_fraction_of_bound']:.1f}% of the bound",
         f"peak memory: {result['peak_rss_mb']:.0f} MiB resident" + (f", {result['peak_device_mb']:.0f} MiB on the device" if "peak_device_mb" in result else ""),

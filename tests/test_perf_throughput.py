@@ -71,6 +71,9 @@ def test_throughput_prints_the_fields_the_issue_asks_for():
     assert result["batch"] == 4 and result["config"] == "tiny"
     assert result["train_examples_per_s"] > 0 and 0 < result["train_fraction_of_bound"] < 1.5
     assert result["peak_rss_mb"] > 50
+    # The products the profiler saw in one step are the ones the analytic formula counts.
+    assert result["profiled_gemm_flops_per_train_example"] == pytest.approx(result["flops_per_train_example"], rel=1e-6)
+    assert 0 < result["gemm_shape_efficiency"] and result["train_time_outside_gemm"] < 1
 
 
 def test_gpu_script_is_valid_bash_and_refuses_unknown_arguments():
