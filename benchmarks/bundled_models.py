@@ -131,7 +131,7 @@ All figures: `{card['measured_with']}` (written into card.json with `--write-car
 
 ## How it was made
 
-- Training: `{card['training_command']}` (config `{card['config']}`, data seed {card['data_seed']}, training seed {card['train_seed']}); this model is its checkpoint at step {card['steps']}.
+- Training: `{card['training_command']}` (config `{card['config']}`{''.join(f' with `{o}`' for o in card.get('config_overrides', []))}, data seed {card['data_seed']}, training seed {card['train_seed']}); this model is its checkpoint at step {card['steps']}.
 - Training data: {card['training_data']}.
 - Weights: {card['weights']}.
 - Bundled with: `{card['bundle_command']}`.

@@ -90,9 +90,11 @@ def test_the_card_describes_the_file_it_sits_beside(bundled) -> None:
     assert config["task"] == card["task"] == "sudoku"
     assert int(metadata["step"]) == card["steps"]
     assert config["data"]["seed"] == card["data_seed"] and config["train"]["seed"] == card["train_seed"]
-    named = load_config(get_task("sudoku"), card["config"], [])  # the card's config is the model's
+    overrides = card.get("config_overrides", [])
+    named = load_config(get_task("sudoku"), card["config"], overrides)  # the card's config is the model's
     assert config["model"] == named.to_dict()["model"]
     assert f"--config {card['config']}" in card["training_command"] and f"--steps {config['train']['steps']}" in card["training_command"]
+    assert all(f"--set {override}" in card["training_command"] for override in overrides)
     assert f"step-{card['steps']:07d}/model.safetensors" in card["bundle_command"]
     assert (bundled.folder / "README.md").is_file()
     assert bundled.file.stat().st_size < 10 * 2**20  # package data stays small
