@@ -11,7 +11,7 @@ seed and the model's config), and prints card and measurement side by side.
     python benchmarks/bundled_models.py                     # sudoku's default bundled model
     python benchmarks/bundled_models.py --task sudoku --model small
     python benchmarks/bundled_models.py --limit 50           # a quick look at the first 50 of each set
-    python benchmarks/bundled_models.py --write-card --train-data runs/sudoku-small-bundle/data
+    python benchmarks/bundled_models.py --write-card --train-data runs/sudoku-small-nsup16/data
                                                             # store the measured figures in the card
 
 Needs no network: every set is generated from its seed or read from the repository.
