@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     tables = {b: step_table(model, task, examples, args.batch) for b, examples in tuning.items()}
     threshold, scan = tune(tables, args.margin)
     print(f"tuned threshold {threshold:g}; scan: {json.dumps(scan)}", file=sys.stderr, flush=True)
+    q_all, right_all = (np.concatenate(parts) for parts in zip(*tables.values()))  # every tuning set
     rules = {"all": {"halt": "all"}, "q_halt>0": {"halt": "adaptive", "threshold": 0.0}}
     if np.isfinite(threshold) and threshold != 0.0:
         rules[f"q_halt>{threshold:g}"] = {"halt": "adaptive", "threshold": threshold}
@@ -187,8 +188,8 @@ def main(argv: list[str] | None = None) -> None:
         "tuning_all_steps_exact": {b: float(right[:, -1].mean()) for b, (_, right) in tables.items()},
         "tuning_scan": scan,
         "chosen_threshold": threshold,
-        "tuning_oracle_mean_steps": float(np.concatenate([oracle_steps(right) for _, right in tables.values()]).mean()),
-        "tuning_wrong_step_share": wrong_step_share(*(np.concatenate(parts) for parts in zip(*tables.values())), threshold) if np.isfinite(threshold) else None,
+        "tuning_oracle_mean_steps": float(oracle_steps(right_all).mean()),
+        "tuning_wrong_step_share": wrong_step_share(q_all, right_all, threshold) if np.isfinite(threshold) else None,
         "test": results,
         "speedup": {name: r["puzzles_per_s"] / results["all"]["puzzles_per_s"] for name, r in results.items()},
         # In supervision steps: what the wall-clock speed-up tends to when a step costs the same

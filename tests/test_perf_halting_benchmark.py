@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from benchmark_scripts import load_benchmark
 
-
-def load_halting():
-    sys.path.insert(0, str(BENCHMARKS))  # it imports its neighbour wallclock.py
-    try:
-        spec = importlib.util.spec_from_file_location("halting", BENCHMARKS / "halting.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return module
-
-
-halting = load_halting()
+halting = load_benchmark("halting")
 
 # Three puzzles, four steps. 0: right from step 2 on, sure at step 3. 1: never right, never sure.
 # 2: right at step 1 only (wrong at the end), sure at step 1.

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,17 +15,9 @@ from trmkit.config import ModelConfig
 from trmkit.losses import act_loss
 from trmkit.model import TRM
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from benchmark_scripts import BENCHMARKS, load_benchmark
 
-
-def load_throughput():
-    spec = importlib.util.spec_from_file_location("throughput", BENCHMARKS / "throughput.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-throughput = load_throughput()
+throughput = load_benchmark("throughput")
 
 
 @pytest.mark.parametrize("mixer, encodings", [("mlp_t", "none"), ("attention", "rope")])

@@ -96,7 +96,7 @@ class Trainer:
         self.sampler = Sampler(
             task, dataset.splits["train"], train.batch_size, config.data.augmentations, train.seed, slots=(self.first_slot, self.local_batch),
             base_identifiers=dataset.num_puzzle_identifiers, jitter=config.data.jitter,
-            versions=versions or Versions.of_run(task, config, dataset),
+            versions=versions if versions is not None else Versions.of_run(task, config, dataset),
         )
         self.carry = empty_carry(self.model, self.local_batch, device)
         self.exploration = torch.Generator().manual_seed(train.seed)
