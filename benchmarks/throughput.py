@@ -286,14 +286,19 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, config: str) -> None:
+    """The options that say what to time: task, config (default ``config``), batch, device."""
+    parser.add_argument("--task", default="sudoku")
+    parser.add_argument("--config", default=config, help="a config name of the task or a YAML file")
+    parser.add_argument("--batch", type=int, default=0, help="training batch [default: the config's]")
+    parser.add_argument("--device", default="cpu")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--task", default="sudoku")
-    parser.add_argument("--config", default="paper", help="a config name of the task or a YAML file")
-    parser.add_argument("--batch", type=int, default=0, help="training batch [default: the config's]")
+    add_run_arguments(parser, config="paper")
     parser.add_argument("--infer-batch", type=int, default=0, help="inference batch [default: the training batch]")
     parser.add_argument("--infer-steps", type=int, default=16, help="supervision steps per puzzle at inference")
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--compile", action="store_true", help="torch.compile the network (train.compile)")
     parser.add_argument("--set", dest="sets", action="append", default=[], help="config override key=value")
     parser.add_argument("--warmup", type=int, default=2)

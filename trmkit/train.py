@@ -27,6 +27,7 @@ import torch
 from . import checkpoint, distributed
 from .atomic import atomic_write
 from .act import Carry, empty_carry, supervision_step
+from .compiling import compiled_forward
 from .config import TRMConfig
 from .dataset import Dataset
 from .errors import TrmkitError
@@ -81,7 +82,7 @@ class Trainer:
         torch.manual_seed(train.seed)
         self.model = TRM(config.model).to(device).train()
         distributed.broadcast_module(self.model)
-        self.forward = torch.compile(self.model) if train.compile else self.model
+        self.forward = compiled_forward(self.model, train.compile, device)
         params = list(self.model.parameters())
         if train.optimizer == "adam_atan2":
             self.optimizer: torch.optim.Optimizer = AdamATan2(params, lr=train.lr, betas=(train.beta1, train.beta2), weight_decay=train.weight_decay)

@@ -7,10 +7,12 @@ import shlex
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from .. import config as configuration
 from ..errors import ConfigError
@@ -173,7 +175,13 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         f"T={config.model.T} n={config.model.n} hidden {config.model.hidden_size} ({config.model.mixer})"
     )
     versions = distinct_versions(task, config, dataset)
-    with StopRequest() as stop, _progress(config.train.steps) as report, open_logs(log_to, run_dir, config.to_dict()) as logs:
+    if config.train.compile:
+        stderr.print("train.compile: the first steps compile the network, which takes a while")
+    with (
+        StopRequest() as stop, _progress(config.train.steps) as report, open_logs(log_to, run_dir, config.to_dict()) as logs,
+        warnings.catch_warnings(),
+    ):
+        warnings.showwarning = _one_line_warning
         trainer = run_training(
             task, config, dataset, run_dir, torch_device, resume=resume, on_step=report.step, on_log=logs.on_log,
             on_eval=fan_out(report.evaluation, logs.on_eval), should_stop=stop, versions=versions,
@@ -228,6 +236,11 @@ def _latest(run_dir: Path) -> Path:
     from ..checkpoint import resolve
 
     return resolve(run_dir)
+
+
+def _one_line_warning(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+    """Warnings while training (a compile that falls back to eager, say), as one line on stderr."""
+    stderr.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
 
 
 class _progress:

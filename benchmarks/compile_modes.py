@@ -1,0 +1,118 @@
+"""Training speed with and without ``train.compile``, side by side in one run.
+
+One :class:`trmkit.train.Trainer` per mode (``eager`` or ``compiled``) (same config, same random tokens of the task's shape),
+warmed up (compiling happens there, and is timed separately), then their optimizer steps
+alternate, the order flipping every round, so that a noisy machine slows every mode alike. The
+figure that counts is the *paired* speed-up: for each round, the first mode's step time over
+the other mode's, then the median (with quartiles) over rounds.
+
+Examples::
+
+    python benchmarks/compile_modes.py --config small --reps 40
+    python benchmarks/compile_modes.py --config paper --batch 16 --reps 8
+    python benchmarks/compile_modes.py --config tiny --modes eager,eager      # the noise floor
+
+Figures go to stdout (``--json``: one JSON object), progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from throughput import add_run_arguments, random_dataset
+from trmkit import get_task, load_config
+from trmkit.train import Trainer, resolve_device
+
+
+#: mode -> train.compile
+MODES = {"eager": "false", "compiled": "true"}
+
+
+def paired_speedups(base: list[float], other: list[float]) -> dict[str, float]:
+    """Median and quartiles of base[i] / other[i]: above 1, ``other`` is faster."""
+    ratios = [b / o for b, o in zip(base, other)]
+    low, median, high = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return {"median": median, "q1": low, "q3": high}
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    device = resolve_device(args.device)
+    task = get_task(args.task)
+    modes = args.modes.split(",")
+    for mode in modes:
+        if mode not in MODES:
+            raise SystemExit(f"error: unknown mode {mode!r} (choose from {', '.join(MODES)})")
+    trainers, warmup_s = {}, {}
+    for index, mode in enumerate(modes):
+        overrides = [f"train.compile={MODES[mode]}"] + ([f"train.batch_size={args.batch}"] if args.batch else [])
+        config = load_config(task, args.config, overrides)
+        data = random_dataset(task, config.model.seq_len, max(config.train.batch_size, 64), seed=0)
+        key = f"{mode}#{index}"  # a mode may be given twice, to see the noise floor
+        trainers[key] = Trainer(task, config, data, Path(tempfile.gettempdir()), device)
+        print(f"{key}: {args.warmup} warm-up steps", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        for _ in range(args.warmup):
+            trainers[key].train_step()
+        warmup_s[key] = time.perf_counter() - start
+    keys = list(trainers)
+    seconds: dict[str, list[float]] = {key: [] for key in keys}
+    print(f"timing {args.reps} rounds", file=sys.stderr, flush=True)
+    for round_ in range(args.reps):
+        for key in keys if round_ % 2 == 0 else keys[::-1]:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            trainers[key].train_step()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            seconds[key].append(time.perf_counter() - start)
+    batch = trainers[keys[0]].config.train.batch_size
+    return {
+        "task": task.name,
+        "config": args.config,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "batch": batch,
+        "rounds": args.reps,
+        "modes": {
+            key: {"warmup_s": warmup_s[key], "step_s": statistics.median(seconds[key]), "examples_per_s": batch / statistics.median(seconds[key])}
+            for key in keys
+        },
+        "speedup_over_first": {key: paired_speedups(seconds[keys[0]], seconds[key]) for key in keys[1:]},
+    }
+
+
+def report(result: dict[str, Any]) -> str:
+    lines = [f"{result['task']} '{result['config']}', batch {result['batch']}, {result['device']} ({result['threads']} threads), {result['rounds']} rounds"]
+    for key, figures in result["modes"].items():
+        lines.append(f"  {key:15s} {figures['step_s'] * 1000:9.1f} ms/step  {figures['examples_per_s']:8.2f} examples/s  (warm-up {figures['warmup_s']:.1f} s)")
+    first = next(iter(result["modes"]))
+    for key, speedup in result["speedup_over_first"].items():
+        lines.append(f"  {key} vs {first}: {speedup['median']:.3f}x paired median (quartiles {speedup['q1']:.3f}-{speedup['q3']:.3f})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_arguments(parser, config="small")
+    parser.add_argument("--modes", default="eager,compiled", help=f"comma-separated modes ({', '.join(MODES)}), one trainer each; the first is the baseline")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=30, help="rounds (one step of every mode each)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    args = parser.parse_args(argv)
+    result = measure(args)
+    print(json.dumps(result) if args.json else report(result))
+
+
+if __name__ == "__main__":
+    main()
