@@ -1,10 +1,10 @@
 """Training speed with and without ``train.compile``, side by side in one run.
 
-One :class:`trmkit.train.Trainer` per mode (``eager`` or ``compiled``) (same config, same random tokens of the task's shape),
-warmed up (compiling happens there, and is timed separately), then their optimizer steps
-alternate, the order flipping every round, so that a noisy machine slows every mode alike. The
-figure that counts is the *paired* speed-up: for each round, the first mode's step time over
-the other mode's, then the median (with quartiles) over rounds.
+One :class:`trmkit.train.Trainer` per mode, ``eager`` or ``compiled`` (same config, same random
+tokens of the task's shape), warmed up (compiling happens there, timed apart), then their
+optimizer steps alternate, the order flipping every round, so that a noisy machine slows every
+mode alike. The figure that counts is the *paired* speed-up: for each round, the first mode's
+step time over the other mode's, then the median (with quartiles) over rounds.
 
 Examples::
 

@@ -130,6 +130,7 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
       trmkit train sudoku                          # small config on CPU, paper on a GPU
       trmkit train sudoku --config tiny --steps 20 --out runs/try
       trmkit train sudoku --set train.lr=3e-4 --set model.n=4
+      trmkit train sudoku --set train.compile=true # torch.compile: faster steps after a slow start
       trmkit train sudoku --out runs/try --resume
       trmkit train sudoku --nproc 8                # 8 GPUs of this machine, batch split 8 ways
       torchrun --nproc_per_node 8 -m trmkit train sudoku   # the same, launched by hand
