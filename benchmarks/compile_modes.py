@@ -10,6 +10,7 @@ Examples::
 
     python benchmarks/compile_modes.py --config small --reps 40
     python benchmarks/compile_modes.py --config paper --batch 16 --reps 8
+    python benchmarks/compile_modes.py --task maze --config small --seq-len 81    # 9x9 mazes
     python benchmarks/compile_modes.py --config tiny --modes eager,eager      # the noise floor
 
 Figures go to stdout (``--json``: one JSON object), progress to stderr.
@@ -55,7 +56,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     for index, mode in enumerate(modes):
         overrides = [f"train.compile={MODES[mode]}"] + ([f"train.batch_size={args.batch}"] if args.batch else [])
         config = load_config(task, args.config, overrides)
-        data = random_dataset(task, config.model.seq_len, max(config.train.batch_size, 64), seed=0)
+        data = random_dataset(task, args.seq_len or config.model.seq_len, max(config.train.batch_size, 64), seed=0)
         key = f"{mode}#{index}"  # a mode may be given twice, to see the noise floor
         trainers[key] = Trainer(task, config, data, Path(tempfile.gettempdir()), device)
         print(f"{key}: {args.warmup} warm-up steps", file=sys.stderr, flush=True)
@@ -83,6 +84,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "batch": batch,
+        "seq_len": trainers[keys[0]].config.model.seq_len,
         "rounds": args.reps,
         "modes": {
             key: {"warmup_s": warmup_s[key], "step_s": statistics.median(seconds[key]), "examples_per_s": batch / statistics.median(seconds[key])}
@@ -93,7 +95,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> str:
-    lines = [f"{result['task']} '{result['config']}', batch {result['batch']}, {result['device']} ({result['threads']} threads), {result['rounds']} rounds"]
+    lines = [f"{result['task']} '{result['config']}', batch {result['batch']}, {result['seq_len']} tokens, {result['device']} ({result['threads']} threads), {result['rounds']} rounds"]
     for key, figures in result["modes"].items():
         lines.append(f"  {key:15s} {figures['step_s'] * 1000:9.1f} ms/step  {figures['examples_per_s']:8.2f} examples/s  (warm-up {figures['warmup_s']:.1f} s)")
     first = next(iter(result["modes"]))

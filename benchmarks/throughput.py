@@ -195,7 +195,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     overrides += [f"train.compile={str(args.compile).lower()}"] + args.sets
     config = load_config(task, args.config, overrides)
     batch = config.train.batch_size
-    data = random_dataset(task, config.model.seq_len, max(batch, 64), seed=0)
+    data = random_dataset(task, args.seq_len or config.model.seq_len, max(batch, 64), seed=0)
     trainer = Trainer(task, config, data, Path(tempfile.gettempdir()), device)
     model = trainer.model
     bf16 = model.uses_bf16(device)
@@ -236,6 +236,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "compile": config.train.compile,
         "parameters": model.num_parameters(),
         "batch": batch,
+        "seq_len": config.model.seq_len,
         "train_step_s": statistics.median(train_s),
         "train_examples_per_s": batch / statistics.median(train_s),
         "infer_batch": infer_batch,
@@ -287,10 +288,15 @@ def report(result: dict[str, Any]) -> str:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, config: str) -> None:
-    """The options that say what to time: task, config (default ``config``), batch, device."""
+    """The options that say what to time: task, config (default ``config``), batch, sequence
+    length, device."""
     parser.add_argument("--task", default="sudoku")
     parser.add_argument("--config", default=config, help="a config name of the task or a YAML file")
     parser.add_argument("--batch", type=int, default=0, help="training batch [default: the config's]")
+    parser.add_argument(
+        "--seq-len", type=int, default=0,
+        help="tokens per example [default: the task's full size; a config that trains on smaller grids needs it, e.g. 81 for maze 'small']",
+    )
     parser.add_argument("--device", default="cpu")
 
 

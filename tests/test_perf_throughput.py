@@ -58,7 +58,7 @@ def test_throughput_prints_the_fields_the_issue_asks_for():
     for key in ("config", "device", "batch", "train_examples_per_s", "infer_puzzles_per_s", "flops_per_train_example",
                 "gemm_flops_per_s", "train_fraction_of_bound", "peak_rss_mb"):
         assert key in result
-    assert result["batch"] == 4 and result["config"] == "tiny"
+    assert result["batch"] == 4 and result["config"] == "tiny" and result["seq_len"] == 81
     assert result["train_examples_per_s"] > 0 and 0 < result["train_fraction_of_bound"] < 1.5
     assert result["peak_rss_mb"] > 50
     # The products the profiler saw in one step are the ones the analytic formula counts.
