@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from throughput import add_run_arguments, random_dataset
+from throughput import add_run_arguments, random_dataset, synchronize
 from trmkit import get_task, load_config
 from trmkit.train import Trainer, resolve_device
 
@@ -69,12 +69,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     print(f"timing {args.reps} rounds", file=sys.stderr, flush=True)
     for round_ in range(args.reps):
         for key in keys if round_ % 2 == 0 else keys[::-1]:
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
+            synchronize(device)
             start = time.perf_counter()
             trainers[key].train_step()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
+            synchronize(device)
             seconds[key].append(time.perf_counter() - start)
     batch = trainers[keys[0]].config.train.batch_size
     return {
