@@ -102,6 +102,12 @@ def write_card(model: BundledModel, step: int, rows: list[dict[str, Any]]) -> No
     print(f"wrote the measured figures into {model.folder / CARD_FILE} and README.md")
 
 
+def overrides(card: dict[str, Any]) -> str:
+    """The card's config overrides as a phrase: " with `a=1` and `b=2`", or nothing."""
+    named = [f"`{override}`" for override in card.get("config_overrides", [])]
+    return f" with {' and '.join(named)}" if named else ""
+
+
 def readme(card: dict[str, Any]) -> str:
     """The card for people (written from card.json, so the two never disagree)."""
     rows = "\n".join(
@@ -131,7 +137,7 @@ All figures: `{card['measured_with']}` (written into card.json with `--write-car
 
 ## How it was made
 
-- Training: `{card['training_command']}` (config `{card['config']}`{''.join(f' with `{o}`' for o in card.get('config_overrides', []))}, data seed {card['data_seed']}, training seed {card['train_seed']}); this model is its checkpoint at step {card['steps']}.
+- Training: `{card['training_command']}` (config `{card['config']}`{overrides(card)}, data seed {card['data_seed']}, training seed {card['train_seed']}); this model is its checkpoint at step {card['steps']}.
 - Training data: {card['training_data']}.
 - Weights: {card['weights']}.
 - Bundled with: `{card['bundle_command']}`.

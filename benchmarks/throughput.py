@@ -192,7 +192,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         clock = time.process_time
     task = get_task(args.task)
     overrides = [f"train.batch_size={args.batch}"] if args.batch else []
-    overrides += [f"train.compile={str(args.compile).lower()}"] + args.sets
+    overrides += ([f"train.compile={str(args.compile).lower()}"] if args.compile is not None else []) + args.sets
     config = load_config(task, args.config, overrides)
     batch = config.train.batch_size
     data = random_dataset(task, args.seq_len or config.model.seq_len, max(batch, 64), seed=0)
@@ -305,7 +305,10 @@ def main(argv: list[str] | None = None) -> None:
     add_run_arguments(parser, config="paper")
     parser.add_argument("--infer-batch", type=int, default=0, help="inference batch [default: the training batch]")
     parser.add_argument("--infer-steps", type=int, default=16, help="supervision steps per puzzle at inference")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the network (train.compile)")
+    parser.add_argument(
+        "--compile", action=argparse.BooleanOptionalAction, default=None,
+        help="torch.compile the network, or not (train.compile) [default: the config's: the small configs compile]",
+    )
     parser.add_argument("--set", dest="sets", action="append", default=[], help="config override key=value")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--reps", type=int, default=5)

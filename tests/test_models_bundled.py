@@ -93,6 +93,10 @@ def test_the_card_describes_the_file_it_sits_beside(bundled) -> None:
     overrides = card.get("config_overrides", [])
     named = load_config(get_task("sudoku"), card["config"], overrides)  # the card's config is the model's
     assert config["model"] == named.to_dict()["model"]
+    # and its training settings, but for the steps and seed its command line sets (so a config
+    # default changed later, train.compile say, is pinned in the overrides and the command)
+    command_set = {"steps": None, "seed": None}
+    assert {**config["train"], **command_set} == {**named.to_dict()["train"], **command_set}
     assert f"--config {card['config']}" in card["training_command"] and f"--steps {config['train']['steps']}" in card["training_command"]
     assert all(f"--set {override}" in card["training_command"] for override in overrides)
     assert f"step-{card['steps']:07d}/model.safetensors" in card["bundle_command"]

@@ -59,6 +59,7 @@ def test_throughput_prints_the_fields_the_issue_asks_for():
                 "gemm_flops_per_s", "train_fraction_of_bound", "peak_rss_mb"):
         assert key in result
     assert result["batch"] == 4 and result["config"] == "tiny" and result["seq_len"] == 81
+    assert result["compile"] is False  # no --compile / --no-compile: the config's own setting
     assert result["train_examples_per_s"] > 0 and 0 < result["train_fraction_of_bound"] < 1.5
     assert result["peak_rss_mb"] > 50
     # The products the profiler saw in one step are the ones the analytic formula counts.

@@ -55,15 +55,18 @@ def test_a_log_line_reports_every_step_since_the_last_one_even_across_a_resume(f
     assert metrics_without_timing(interrupted) == metrics_without_timing(tmp_path / "whole")
 
 
-def test_a_resumed_run_continues_with_the_same_numbers(fake_task, tmp_path):
+@pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["eager", "compiled"])
+def test_a_resumed_run_continues_with_the_same_numbers(fake_task, tmp_path, compiled):
+    """Compiled too (the small configs compile): the resumed run compiles again, to the same kernels."""
     task, data = build(fake_task)
-    whole = train(task, load_config(task, "tiny", SETTINGS), data, tmp_path / "whole", CPU)
+    settings = SETTINGS + [f"train.compile={str(compiled).lower()}"]
+    whole = train(task, load_config(task, "tiny", settings), data, tmp_path / "whole", CPU)
 
     steps_seen = []
     interrupted = tmp_path / "interrupted"
-    train(task, load_config(task, "tiny", SETTINGS), data, interrupted, CPU, on_step=lambda m: steps_seen.append(m["step"]), should_stop=lambda: len(steps_seen) == 3)
+    train(task, load_config(task, "tiny", settings), data, interrupted, CPU, on_step=lambda m: steps_seen.append(m["step"]), should_stop=lambda: len(steps_seen) == 3)
     assert resolve(interrupted).name == "step-0000003"
-    resumed = train(task, load_config(task, "tiny", SETTINGS), data, interrupted, CPU, resume=True)
+    resumed = train(task, load_config(task, "tiny", settings), data, interrupted, CPU, resume=True)
 
     assert resumed.step == whole.step == 8
     for name, value in whole.model.state_dict().items():

@@ -130,7 +130,7 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
       trmkit train sudoku                          # small config on CPU, paper on a GPU
       trmkit train sudoku --config tiny --steps 20 --out runs/try
       trmkit train sudoku --set train.lr=3e-4 --set model.n=4
-      trmkit train sudoku --set train.compile=true # torch.compile: faster steps after a slow start
+      trmkit train sudoku --set train.compile=false  # no torch.compile (small configs compile)
       trmkit train sudoku --out runs/try --resume
       trmkit train sudoku --nproc 8                # 8 GPUs of this machine, batch split 8 ways
       torchrun --nproc_per_node 8 -m trmkit train sudoku   # the same, launched by hand
@@ -177,7 +177,7 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
     )
     versions = distinct_versions(task, config, dataset)
     if config.train.compile:
-        stderr.print("train.compile: the first steps compile the network, which takes a while")
+        stderr.print("train.compile: the first steps compile the network, which takes a while (--set train.compile=false trains eagerly)")
     with (
         StopRequest() as stop, _progress(config.train.steps) as report, open_logs(log_to, run_dir, config.to_dict()) as logs,
         warnings.catch_warnings(),
