@@ -177,7 +177,7 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
     )
     versions = distinct_versions(task, config, dataset)
     if config.train.compile:
-        stderr.print("train.compile: the first steps compile the network, which takes a while (--set train.compile=false trains eagerly)")
+        stderr.print("train.compile: the first steps compile the network, which takes a while (--set train.compile=false trains eagerly)", soft_wrap=True)
     with (
         StopRequest() as stop, _progress(config.train.steps) as report, open_logs(log_to, run_dir, config.to_dict()) as logs,
         warnings.catch_warnings(),
