@@ -57,6 +57,18 @@ def test_the_probe_names_a_missing_cxx_compiler(tmp_path):
     assert "InvalidCxxCompiler" in done.stdout and "no-such-g++" in done.stdout
 
 
+@pytest.mark.slow
+def test_train_announces_the_compile_it_does(tmp_path):
+    from click.testing import CliRunner
+
+    from trmkit.cli import main
+
+    result = CliRunner().invoke(main, ["train", "sudoku", "--config", "tiny", "--steps", "1", "--set", "train.compile=true", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "train.compile: the first steps compile the network" in result.stderr
+    assert "training eagerly" not in result.stderr
+
+
 def test_train_says_in_one_line_that_it_trains_eagerly(monkeypatch, tmp_path):
     from click.testing import CliRunner
 
@@ -67,4 +79,5 @@ def test_train_says_in_one_line_that_it_trains_eagerly(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     expected = "warning: train.compile: torch.compile cannot build kernels here (InvalidCxxCompiler: [none] found); training eagerly"
     assert expected in result.stderr.splitlines()
+    assert "the first steps compile" not in result.stderr  # it does not announce a compile it will not do
     assert "Traceback" not in result.output and (tmp_path / "run" / "checkpoints" / "step-0000002").is_dir()

@@ -7,6 +7,7 @@ first step. benchmarks/RESULTS.md has what compiling buys.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Callable
 
@@ -18,9 +19,11 @@ def _probe(x: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(x) * x
 
 
+@functools.cache
 def compiler_failure(device: torch.device) -> str | None:
     """Why torch.compile cannot build and run a kernel (forward and backward) on ``device`` here,
-    or None when it can: no C++ compiler, no Triton, an unsupported platform."""
+    or None when it can: no C++ compiler, no Triton, an unsupported platform. Probed once per
+    process and device (the toolchain does not change while a run lasts)."""
     try:
         x = torch.ones(8, device=device, requires_grad=True)
         torch.compile(_probe)(x).sum().backward()

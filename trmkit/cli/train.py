@@ -135,7 +135,7 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
       trmkit train sudoku --nproc 8                # 8 GPUs of this machine, batch split 8 ways
       torchrun --nproc_per_node 8 -m trmkit train sudoku   # the same, launched by hand
     """
-    from .. import distributed
+    from .. import compiling, distributed
     from ..loggers import check_available, fan_out, open_logs
     from ..train import resolve_device, train as run_training
 
@@ -176,7 +176,7 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         f"T={config.model.T} n={config.model.n} hidden {config.model.hidden_size} ({config.model.mixer})"
     )
     versions = distinct_versions(task, config, dataset)
-    if config.train.compile:
+    if config.train.compile and compiling.compiler_failure(torch_device) is None:  # else training warns why it runs eagerly
         stderr.print("train.compile: the first steps compile the network, which takes a while (--set train.compile=false trains eagerly)", soft_wrap=True)
     with (
         StopRequest() as stop, _progress(config.train.steps) as report, open_logs(log_to, run_dir, config.to_dict()) as logs,
