@@ -1,7 +1,8 @@
-"""Training speed with and without ``train.compile``, side by side in one run.
+"""Training speed with and without ``train.compile`` (or any other setting), side by side in one run.
 
 One :class:`trmkit.train.Trainer` per mode, ``eager`` or ``compiled`` (same config, same random
-tokens of the task's shape), warmed up (compiling happens there, timed apart), then their
+tokens of the task's shape), or either with more settings joined by ``+`` (``compiled+data.workers=1``),
+warmed up (compiling happens there, timed apart), then their
 optimizer steps alternate, the order flipping every round, so that a noisy machine slows every
 mode alike. The figure that counts is the *paired* speed-up: for each round, the first mode's
 step time over the other mode's, then the median (with quartiles) over rounds.
@@ -12,6 +13,7 @@ Examples::
     python benchmarks/compile_modes.py --config paper --batch 16 --reps 8
     python benchmarks/compile_modes.py --task maze --config small --seq-len 81    # 9x9 mazes
     python benchmarks/compile_modes.py --config tiny --modes eager,eager      # the noise floor
+    python benchmarks/compile_modes.py --modes compiled,compiled+data.workers=1   # batches built ahead
 
 Figures go to stdout (``--json``: one JSON object), progress to stderr.
 """
@@ -19,7 +21,6 @@ Figures go to stdout (``--json``: one JSON object), progress to stderr.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -29,13 +30,21 @@ from typing import Any
 
 import torch
 
-from throughput import add_run_arguments, random_dataset, synchronize
+from throughput import add_run_arguments, measure_and_print, random_dataset, synchronize
 from trmkit import get_task, load_config
 from trmkit.train import Trainer, resolve_device
 
 
 #: mode -> train.compile
 MODES = {"eager": "false", "compiled": "true"}
+
+
+def mode_overrides(mode: str) -> list[str]:
+    """The config overrides of a mode: ``eager`` or ``compiled``, then any ``+key=value``."""
+    base, *settings = mode.split("+")
+    if base not in MODES or not all("=" in setting for setting in settings):
+        raise SystemExit(f"error: unknown mode {mode!r} (eager or compiled, then any +key=value settings)")
+    return [f"train.compile={MODES[base]}", *settings]
 
 
 def paired_speedups(base: list[float], other: list[float]) -> dict[str, float]:
@@ -48,13 +57,10 @@ def paired_speedups(base: list[float], other: list[float]) -> dict[str, float]:
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     device = resolve_device(args.device)
     task = get_task(args.task)
-    modes = args.modes.split(",")
-    for mode in modes:
-        if mode not in MODES:
-            raise SystemExit(f"error: unknown mode {mode!r} (choose from {', '.join(MODES)})")
+    modes = [(mode, mode_overrides(mode)) for mode in args.modes.split(",")]  # a mode may come twice
     trainers, warmup_s = {}, {}
-    for index, mode in enumerate(modes):
-        overrides = [f"train.compile={MODES[mode]}"] + ([f"train.batch_size={args.batch}"] if args.batch else [])
+    for index, (mode, settings) in enumerate(modes):
+        overrides = settings + ([f"train.batch_size={args.batch}"] if args.batch else [])
         config = load_config(task, args.config, overrides)
         data = random_dataset(task, args.seq_len or config.model.seq_len, max(config.train.batch_size, 64), seed=0)
         key = f"{mode}#{index}"  # a mode may be given twice, to see the noise floor
@@ -105,13 +111,10 @@ def report(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(parser, config="small")
-    parser.add_argument("--modes", default="eager,compiled", help=f"comma-separated modes ({', '.join(MODES)}), one trainer each; the first is the baseline")
+    parser.add_argument("--modes", default="eager,compiled", help=f"comma-separated modes ({', '.join(MODES)}, each maybe followed by +key=value settings), one trainer each; the first is the baseline")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--reps", type=int, default=30, help="rounds (one step of every mode each)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    args = parser.parse_args(argv)
-    result = measure(args)
-    print(json.dumps(result) if args.json else report(result))
+    measure_and_print(parser, measure, report, argv)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
 #
 # ARC runs at batch 192: the official recipe's global batch 768 spread over its 4 GPUs (768 would
 # need about 240 GB of activations at 916 positions). ARC is skipped when no arc task is installed.
+# Batches come from data.workers processes (the default on a GPU: up to 8); each JSON's batch_wait_s
+# says how long a step waited for its batch.
 # Each run has its own time limit, so one slow compile cannot eat the whole budget.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -7,7 +7,8 @@ noisy machine slows both alike and the *fraction of the bound* stays meaningful:
 
 - training: one real optimizer step of :class:`trmkit.train.Trainer` (sampler, one supervision
   step of every carry slot, loss, backward, optimizer, sparse puzzle-embedding update, EMA), on
-  random tokens of the task's shape;
+  random tokens of the task's shape, and how long of it the step waited for its batch
+  (``data.workers`` build batches ahead: by default none on CPU, some on a GPU);
 - inference: ``--infer-steps`` supervision steps of every puzzle (no early halting), no grad.
 
 The square probe flatters narrow models: TRM's products are as thin as the model (hidden 64 in
@@ -173,6 +174,22 @@ def timed(step: Callable[[], Any], probe: Callable[[], float], device: torch.dev
     return seconds, rates
 
 
+def waits_for_batches(trainer: Trainer, clock: Callable[[], float]) -> list[float]:
+    """From now on, the seconds each of ``trainer``'s steps waits for its batch (built in this
+    process, or handed over by ``data.workers`` processes), appended to the list returned."""
+    waits: list[float] = []
+    next_batch = trainer.batches.next_batch
+
+    def timed_next_batch() -> Any:
+        start = clock()
+        batch = next_batch()
+        waits.append(clock() - start)
+        return batch
+
+    trainer.batches.next_batch = timed_next_batch  # type: ignore[method-assign]
+    return waits
+
+
 def peak_rss_mb() -> float:
     """The process's peak resident memory (VmHWM), in MiB."""
     with open("/proc/self/status") as status:
@@ -202,8 +219,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     probe = gemm_probe(device, torch.bfloat16 if bf16 else torch.float32, clock)
     flops = analytic_flops(config.model)
 
+    batch_waits = waits_for_batches(trainer, clock)
     print(f"training: batch {batch}, {args.warmup} warm-up + {args.reps} timed steps", file=sys.stderr, flush=True)
     train_s, train_rates = timed(trainer.train_step, probe, device, args.warmup, args.reps, clock)
+    batch_wait_s = statistics.median(batch_waits[args.warmup :])
 
     print("training: timing the step's own matrix products", file=sys.stderr, flush=True)
     shapes = gemm_shapes(trainer.train_step)
@@ -239,6 +258,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "seq_len": config.model.seq_len,
         "train_step_s": statistics.median(train_s),
         "train_examples_per_s": batch / statistics.median(train_s),
+        "data_workers": trainer.batches.workers,
+        "batch_wait_s": batch_wait_s,
         "infer_batch": infer_batch,
         "infer_steps": args.infer_steps,
         "infer_puzzles_per_s": infer_batch / statistics.median(infer_s),
@@ -274,7 +295,8 @@ def report(result: dict[str, Any]) -> str:
         f"matmul rate measured in this run: {result['gemm_flops_per_s'] / 1e9:.1f} GFLOP/s "
         f"-> bound {result['train_bound_examples_per_s']:.3f} training examples/s",
         f"training  (batch {result['batch']}): {result['train_examples_per_s']:.3f} examples/s, "
-        f"{100 * result['train_fraction_of_bound']:.1f}% of the bound",
+        f"{100 * result['train_fraction_of_bound']:.1f}% of the bound; each step waited {1000 * result['batch_wait_s']:.1f} ms for its batch "
+        f"({result['data_workers']} data workers)",
         f"  its own matrix products, each timed alone at its shape, run at {100 * result['gemm_shape_efficiency']:.1f}% of the "
         f"square rate (the step's ceiling if nothing else cost time); ~{100 * result['train_time_outside_gemm']:.0f}% of the "
         f"step goes to other work (profiled: {result['profiled_gemm_flops_per_train_example'] / 1e9:.3f} GFLOP per example in products)",
@@ -300,6 +322,16 @@ def add_run_arguments(parser: argparse.ArgumentParser, config: str) -> None:
     parser.add_argument("--device", default="cpu")
 
 
+def measure_and_print(parser: argparse.ArgumentParser, measure: Callable[[argparse.Namespace], dict[str, Any]],
+                      report: Callable[[dict[str, Any]], str], argv: list[str] | None) -> None:
+    """The end of every benchmark's ``main``: add ``--json``, parse, measure, print the figures
+    (one JSON object with ``--json``, else the text ``report``) to stdout."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    args = parser.parse_args(argv)
+    result = measure(args)
+    print(json.dumps(result) if args.json else report(result))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(parser, config="paper")
@@ -315,10 +347,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--infer-reps", type=int, default=3)
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="cpu: one thread, timed in process CPU seconds (for a loaded machine)")
     parser.add_argument("--peak-flops", type=float, default=0.0, help="the device's nominal matmul peak, for MFU")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    args = parser.parse_args(argv)
-    result = measure(args)
-    print(json.dumps(result) if args.json else report(result))
+    measure_and_print(parser, measure, report, argv)
 
 
 if __name__ == "__main__":

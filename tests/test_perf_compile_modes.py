@@ -37,3 +37,9 @@ def test_compile_modes_prints_every_mode_and_the_paired_speedup():
 def test_compile_modes_refuses_an_unknown_mode():
     done = subprocess.run([sys.executable, str(BENCHMARKS / "compile_modes.py"), "--modes", "eager,fast"], capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "unknown mode 'fast'" in done.stderr
+
+
+def test_a_mode_may_add_settings_after_a_plus():
+    assert compile_modes.mode_overrides("compiled+data.workers=1+train.lr=0.01") == ["train.compile=true", "data.workers=1", "train.lr=0.01"]
+    with pytest.raises(SystemExit, match="unknown mode 'eager\\+fast'"):
+        compile_modes.mode_overrides("eager+fast")

@@ -65,6 +65,8 @@ def test_throughput_prints_the_fields_the_issue_asks_for():
     # The products the profiler saw in one step are the ones the analytic formula counts.
     assert result["profiled_gemm_flops_per_train_example"] == pytest.approx(result["flops_per_train_example"], rel=1e-6)
     assert 0 < result["gemm_shape_efficiency"] and result["train_time_outside_gemm"] < 1
+    # On CPU the batches are built in the training process (data.workers unset), and timed.
+    assert result["data_workers"] == 0 and 0 < result["batch_wait_s"] < result["train_step_s"]
 
 
 def test_gpu_script_is_valid_bash_and_refuses_unknown_arguments():

@@ -46,13 +46,14 @@ def train_command(run_dir: Path, data: Path, *extra: str) -> list[str]:
             "--data", str(data), "--out", str(run_dir), "--device", "cpu", *sets, *extra]
 
 
-def launch(command: list[str], log: Path, pause: float = 0.0) -> subprocess.Popen[bytes]:
+def launch(command: list[str], log: Path, pause: float = 0.0, own_group: bool = False) -> subprocess.Popen[bytes]:
+    """``own_group``: a process group of its own, as a terminal's foreground job has."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")  # the reference runs on one thread too
     env.pop(PAUSE_ENV, None)
     if pause:
         env[PAUSE_ENV] = str(pause)
     with open(log, "ab") as stderr:
-        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, env=env, start_new_session=own_group)
 
 
 def wait_until(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> bool:
@@ -172,3 +173,17 @@ def test_sigterm_then_sigint_stop_after_a_step_with_a_checkpoint_and_the_command
         command = [sys.executable, "-m", "trmkit", *again[1:]]  # the second round runs what the first printed
     assert stops[1] > stops[0]
     assert logged_steps(run_dir) == list(range(1, stops[1] + 1))
+
+
+def test_ctrl_c_in_a_terminal_stops_a_run_with_data_workers_cleanly(data_dir: Path, tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches every process of the job, the data workers too: the training
+    process still finishes its step, saves and exits 0, and no worker prints a traceback."""
+    run_dir, log = tmp_path / "run", tmp_path / "stderr.log"
+    process = launch(train_command(run_dir, data_dir, "--set", "train.eval_every=0", "--set", "data.workers=2"), log, own_group=True)
+    wait_until(lambda: len(logged_steps(run_dir)) >= 1, process)
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=PROCESS_TIMEOUT) == 0, log.read_text()[-2000:]
+    stderr = log.read_text()
+    assert "stopped at step " in stderr and "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr[-2000:]
+    step = logged_steps(run_dir)[-1]
+    assert step < STEPS and latest_checkpoint(run_dir / "checkpoints").name == f"step-{step:07d}"

@@ -76,6 +76,24 @@ def test_a_resumed_run_continues_with_the_same_numbers(fake_task, tmp_path, comp
     assert metrics_without_timing(interrupted) == metrics_without_timing(tmp_path / "whole")
 
 
+def test_batches_built_by_worker_processes_train_exactly_as_in_process(fake_task, tmp_path):
+    """data.workers only moves where batches are built: a run with workers, interrupted and
+    resumed, ends with the weights and metrics of a run without."""
+    task, data = build(fake_task)
+    whole = train(task, load_config(task, "tiny", [*SETTINGS, "data.workers=0"]), data, tmp_path / "whole", CPU)
+
+    steps_seen = []
+    interrupted = tmp_path / "interrupted"
+    ahead = [*SETTINGS, "data.workers=2"]
+    train(task, load_config(task, "tiny", ahead), data, interrupted, CPU, on_step=lambda m: steps_seen.append(m["step"]), should_stop=lambda: len(steps_seen) == 3)
+    resumed = train(task, load_config(task, "tiny", ahead), data, interrupted, CPU, resume=True)
+
+    assert resumed.step == whole.step == 8
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+    assert metrics_without_timing(interrupted) == metrics_without_timing(tmp_path / "whole")
+
+
 def test_checkpoints_hold_ema_weights_and_load_without_the_trainer(fake_task, tmp_path):
     task, data = build(fake_task)
     trainer = train(task, load_config(task, "tiny", SETTINGS), data, tmp_path, CPU)

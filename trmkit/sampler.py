@@ -71,13 +71,21 @@ class Sampler:
         self._epoch = epoch
 
     def next_batch(self) -> Batch:
+        """The batch at the current position; moves the position past it."""
+        batch = self.batch_at(self.position)
+        self.position += self.batch_size
+        return batch
+
+    def batch_at(self, position: int) -> Batch:
+        """The batch that starts ``position`` examples into the global sequence: a function of
+        the position alone, so any process holding a copy of this sampler can build it."""
         size = len(self.examples)
         seq_len = self.examples.inputs.shape[1]
         inputs = np.empty((self.slot_count, seq_len), dtype=np.int64)
         labels = np.empty_like(inputs)
         identifiers = np.empty(self.slot_count, dtype=np.int64)
         for slot in range(self.slot_count):
-            epoch, offset = divmod(self.position + self.first_slot + slot, size)
+            epoch, offset = divmod(position + self.first_slot + slot, size)
             if epoch != self._epoch:
                 self._epoch_plan(epoch)
             index = self._order[offset]
@@ -90,7 +98,6 @@ class Sampler:
                 members = int(self._starts[self._group_of[index] + 1] - self._starts[self._group_of[index]])
                 inputs[slot], labels[slot] = self.task.jitter(self.seed, group, version, int(self._member[index]), members, inputs[slot], labels[slot])
             identifiers[slot] = self.task.version_identifiers(self.examples.puzzle_identifiers[index], version, self.base_identifiers)
-        self.position += self.batch_size
         labels[labels == self.task.spec.ignore_label_id] = IGNORE
         return Batch(inputs, labels, identifiers)
 

@@ -32,6 +32,7 @@ from .config import TRMConfig
 from .dataset import Dataset
 from .errors import TrmkitError
 from .evaluate import evaluate
+from .loader import BatchLoader, default_workers
 from .losses import accuracy_parts, act_loss
 from .model import TRM
 from .optim import EMA, AdamATan2, SparseSignSGD, learning_rate
@@ -99,6 +100,8 @@ class Trainer:
             base_identifiers=dataset.num_puzzle_identifiers, jitter=config.data.jitter,
             versions=versions if versions is not None else Versions.of_run(task, config, dataset),
         )
+        workers = config.data.workers if config.data.workers is not None else default_workers(device)
+        self.batches = BatchLoader(self.sampler, workers)
         self.carry = empty_carry(self.model, self.local_batch, device)
         self.exploration = torch.Generator().manual_seed(train.seed)
         self.step = 0
@@ -119,7 +122,7 @@ class Trainer:
         if self.sparse is not None:
             self.sparse.lr = learning_rate(self.step, train.puzzle_emb_lr, train.lr_warmup_steps, train.steps, train.lr_min_ratio)
 
-        batch = self.sampler.next_batch()
+        batch = self.batches.next_batch()
         as_tensor = lambda array: torch.as_tensor(array, device=self.device)  # noqa: E731
         self.carry, logits, q_halt, _ = supervision_step(
             self.forward, self.carry, as_tensor(batch.inputs), as_tensor(batch.labels), as_tensor(batch.puzzle_identifiers), self.exploration,

@@ -74,7 +74,7 @@ class Versions:
 
     def count(self, group: int) -> int:
         """How many distinct versions ``group`` has (at most ``augmentations`` + 1)."""
-        return len(self.draws(group))
+        return len(self.draws(group)) if self.deduplicated else self.wanted
 
     def version(self, group: int, drawn: int) -> int:
         """The version of ``group`` for ``drawn``, drawn uniformly from 0..augmentations: itself
@@ -83,7 +83,8 @@ class Versions:
 
     def transform(self, group: int, version: int, seq_len: int) -> Transform:
         """Version ``version`` (< ``count(group)``) of ``group``'s examples."""
-        return self.task.transform(self.seed, group, self.draws(group)[version], seq_len)
+        draw = self.draws(group)[version] if self.deduplicated else version  # every draw kept: version v is draw v
+        return self.task.transform(self.seed, group, draw, seq_len)
 
 
 def _digest(tokens: np.ndarray, dtype: type) -> bytes:

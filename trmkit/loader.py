@@ -1,0 +1,116 @@
+"""Training batches built ahead of time in worker processes, so the device never waits on them.
+
+Drawing a training batch is Python and numpy work for every example: a seeded generator and the
+task's augmenters build that example's transform. That costs 0.2-0.4 ms an example on the
+development machine's CPU, 0.2-0.3 s for the paper's 768-example batch: more than a GPU needs for
+the whole supervision step. Done in the training process it would leave the GPU idle most of the
+time. Since a batch is a function of its position alone (:meth:`Sampler.batch_at`), worker
+processes can build the next batches while the device computes, each from its own copy of the
+sampler, and hand them over in order. The batches, and so the training, are exactly the same with
+any number of workers.
+
+On CPU the cores are busy with the model's own arithmetic, so ``data.workers`` defaults to none
+there (benchmarks/RESULTS.md has the measurement).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from .losses import IGNORE
+from .sampler import Batch, Sampler
+
+#: ``data.workers`` left unset on an accelerator: enough to keep ahead of a GPU step at the
+#: paper's batch (4 workers build a 768-example Sudoku batch every ~60 ms), leaving cores free.
+MAX_AUTO_WORKERS = 8
+
+
+def default_workers(device: torch.device) -> int:
+    """Worker processes for ``data.workers`` unset: none on CPU; on an accelerator up to 8, and
+    at most half the machine's cores shared by the training processes it runs (torchrun)."""
+    if device.type == "cpu":
+        return 0
+    processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    return max(1, min(MAX_AUTO_WORKERS, (os.cpu_count() or 2) // (2 * processes)))
+
+
+class _BatchesAt(torch.utils.data.Dataset):
+    """The sampler's batches, indexed by position (what each worker process holds a copy of).
+    Tokens travel in ``token_dtype``: a quarter of the bytes of int64 for every task here, and
+    the hand-over through a pipe costs by the byte (5.4 ms against 1.5 ms for a 768-example Sudoku
+    batch on the development machine, widening included)."""
+
+    def __init__(self, sampler: Sampler, token_dtype: np.dtype) -> None:
+        self.sampler = sampler
+        self.token_dtype = token_dtype
+
+    def __getitem__(self, position: int) -> Batch:
+        batch = self.sampler.batch_at(position)
+        return Batch(batch.inputs.astype(self.token_dtype), batch.labels.astype(self.token_dtype), batch.puzzle_identifiers)
+
+
+def token_dtype(sampler: Sampler) -> np.dtype:
+    """The narrowest integer type that holds every token and label of the sampler's task (the
+    ignore label included)."""
+    examples = sampler.examples
+    largest = max(sampler.task.spec.vocab_size, int(examples.inputs.max(initial=0)), int(examples.labels.max(initial=0)))
+    return np.promote_types(np.min_scalar_type(IGNORE), np.min_scalar_type(largest))
+
+
+def _as_is(batch: Batch) -> Batch:
+    return batch
+
+
+def _ignore_interrupts(worker_id: int) -> None:
+    # Ctrl-C in a terminal reaches every process of the group: the training process alone
+    # handles it (it finishes the step and saves), and it stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class BatchLoader:
+    """``next_batch()`` as :class:`Sampler`'s, with ``workers`` processes building batches ahead
+    (0: in this process, on demand). The sampler's ``position`` stays the one truth: set it (when
+    a run resumes) and the next batch comes from there."""
+
+    def __init__(self, sampler: Sampler, workers: int) -> None:
+        self.sampler = sampler
+        self.workers = workers
+        self._stream: Iterator[Batch] | None = None
+        self._stream_position = -1  # the position the stream's next batch is at
+
+    def next_batch(self) -> Batch:
+        if self.workers == 0:
+            return self.sampler.next_batch()
+        if self._stream is None or self._stream_position != self.sampler.position:
+            self._stream = self._open(self.sampler.position)
+        batch = next(self._stream)
+        self.sampler.position += self.sampler.batch_size
+        self._stream_position = self.sampler.position
+        return Batch(batch.inputs.astype(np.int64), batch.labels.astype(np.int64), batch.puzzle_identifiers)
+
+    def _open(self, position: int) -> Iterator[Batch]:
+        if self.sampler.versions.deduplicated:
+            # Work out which augmented versions are distinct once, here, rather than once in every
+            # worker (the command line has done it before training, with a progress line).
+            for group in self.sampler.group_ids.tolist():
+                self.sampler.versions.count(group)
+        loader = torch.utils.data.DataLoader(
+            _BatchesAt(self.sampler, token_dtype(self.sampler)),
+            batch_size=None,  # each item is already a whole batch
+            sampler=itertools.count(position, self.sampler.batch_size),
+            num_workers=self.workers,
+            collate_fn=_as_is,  # keep the numpy arrays as they are
+            worker_init_fn=_ignore_interrupts,
+        )
+        return iter(loader)
+
+    def close(self) -> None:
+        """Stop the worker processes (they also stop when this loader is garbage collected)."""
+        self._stream = None
+        self._stream_position = -1
