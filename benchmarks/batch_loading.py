@@ -56,10 +56,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     batch = config.train.batch_size
     examples = random_dataset(task, args.seq_len or config.model.seq_len, batch, seed=0).splits["train"]
     versions = Versions(task, config.train.seed, config.data.augmentations, [examples])
-    if versions.deduplicated:  # as `trmkit train` does before training (ARC: a minute or more)
+    if versions.deduplicated:  # as `trmkit train` does before training, on every core
         print(f"finding the distinct augmented versions of {batch} puzzles", file=sys.stderr, flush=True)
-        for group in np.unique(examples.groups).tolist():
-            versions.count(group)
+        for _ in versions.work_out(np.unique(examples.groups).tolist(), os.cpu_count() or 1):
+            pass
     results = {}
     for workers in (int(count) for count in args.workers.split(",")):
         print(f"{workers} workers: {args.steps} steps of {args.step_ms:g} ms", file=sys.stderr, flush=True)

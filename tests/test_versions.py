@@ -66,6 +66,17 @@ def test_a_group_not_in_the_data_and_tasks_with_one_embedding_keep_every_draw(fa
     assert not shared.deduplicated and shared.draws(0) == list(range(10)) and shared.version(0, 7) == 7
 
 
+def test_pools_worked_out_in_several_processes_are_the_ones_worked_out_here() -> None:
+    entries = [Entry(group, np.roll(COLOURFUL, group), TWO_COLOURS if group % 2 else COLOURFUL) for group in range(6)]
+    train = split(*entries)
+    here = Versions(ARC, 2, 40, [train])
+    apart = Versions(ARC, 2, 40, [train])
+    done = list(apart.work_out([3, 0, 1, 2, 3, 4, 5], processes=3))  # a group named twice is done once
+    assert sorted(done) == list(range(6))
+    assert all(apart._draws[group] == here.draws(group) for group in range(6))
+    assert list(apart.work_out(range(6), processes=3)) == []  # nothing left to do
+
+
 def test_trmkit_train_works_out_every_training_groups_versions_before_the_first_step(fake_task: str) -> None:
     from trmkit.cli.train import distinct_versions
     from trmkit.dataset import Dataset

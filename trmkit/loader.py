@@ -16,13 +16,13 @@ there (benchmarks/RESULTS.md has the measurement).
 from __future__ import annotations
 
 import itertools
-import os
 import signal
 from typing import Iterator
 
 import numpy as np
 import torch
 
+from . import distributed
 from .losses import IGNORE
 from .sampler import Batch, Sampler
 
@@ -33,11 +33,10 @@ MAX_AUTO_WORKERS = 8
 
 def default_workers(device: torch.device) -> int:
     """Worker processes for ``data.workers`` unset: none on CPU; on an accelerator up to 8, and
-    at most half the machine's cores shared by the training processes it runs (torchrun)."""
+    at most half of this process's share of the cores (torchrun may run several here)."""
     if device.type == "cpu":
         return 0
-    processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    return max(1, min(MAX_AUTO_WORKERS, (os.cpu_count() or 2) // (2 * processes)))
+    return max(1, min(MAX_AUTO_WORKERS, distributed.cores_per_process() // 2))
 
 
 class _BatchesAt(torch.utils.data.Dataset):
@@ -95,11 +94,10 @@ class BatchLoader:
         return Batch(batch.inputs.astype(np.int64), batch.labels.astype(np.int64), batch.puzzle_identifiers)
 
     def _open(self, position: int) -> Iterator[Batch]:
-        if self.sampler.versions.deduplicated:
-            # Work out which augmented versions are distinct once, here, rather than once in every
-            # worker (the command line has done it before training, with a progress line).
-            for group in self.sampler.group_ids.tolist():
-                self.sampler.versions.count(group)
+        # Which augmented versions are distinct (ARC) is worked out once, here, rather than once in
+        # every worker (the command line has done it before training, with a progress line).
+        for _ in self.sampler.versions.work_out(self.sampler.group_ids.tolist(), self.workers):
+            pass
         loader = torch.utils.data.DataLoader(
             _BatchesAt(self.sampler, token_dtype(self.sampler)),
             batch_size=None,  # each item is already a whole batch

@@ -9,9 +9,10 @@ kept only when it turns the group's pairs (inputs and labels of every split give
 something no kept version did, trying at most :data:`ATTEMPTS_PER_VERSION` draws per version
 wanted. Version ``v`` of a group is its ``v``-th kept draw; version 0 is the original. A group's
 pool is worked out on first use and depends only on the seed and the data, so training,
-evaluation and every process of a distributed run agree on it. Cost: ~0.4 ms per draw for an
-ARC task, so ARC-1 at 1000 versions spends ~8 CPU-minutes on its 800 tasks' pools during the
-first epoch (measured on one core of the development machine).
+evaluation and every process of a distributed run agree on it. Cost: ~0.3-0.4 ms per draw for an
+ARC task, so ARC-1 at 1000 versions spends ~8 CPU-minutes on its 800 tasks' pools (measured on
+one core of the development machine); `trmkit train` works them out before training, over all
+cores (:meth:`Versions.work_out`).
 
 Other tasks (one shared embedding) keep every draw: version ``v`` is draw ``v``.
 """
@@ -19,7 +20,9 @@ Other tasks (one shared embedding) keep every draw: version ``v`` is draw ``v``.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Sequence
+import multiprocessing
+import signal
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -72,6 +75,21 @@ class Versions:
             self._draws[group] = kept
         return self._draws[group]
 
+    def work_out(self, groups: Iterable[int], processes: int = 1) -> Iterator[int]:
+        """Work out now which versions of ``groups`` are distinct (nothing to do for a task that
+        keeps every draw), in up to ``processes`` processes; yields each group as it is done,
+        for progress. Tasks are independent, so ARC's minutes of this split evenly over cores."""
+        todo = [group for group in dict.fromkeys(groups) if self.deduplicated and group in self._tokens and group not in self._draws]
+        if processes <= 1 or len(todo) < 2:
+            for group in todo:
+                self.draws(group)
+                yield group
+            return
+        with multiprocessing.get_context().Pool(min(processes, len(todo)), initializer=_adopt, initargs=(self,)) as pool:
+            for group, kept in pool.imap_unordered(_draws_in_worker, todo, chunksize=max(1, len(todo) // (8 * processes))):
+                self._draws[group] = kept
+                yield group
+
     def count(self, group: int) -> int:
         """How many distinct versions ``group`` has (at most ``augmentations`` + 1)."""
         return len(self.draws(group)) if self.deduplicated else self.wanted
@@ -85,6 +103,22 @@ class Versions:
         """Version ``version`` (< ``count(group)``) of ``group``'s examples."""
         draw = self.draws(group)[version] if self.deduplicated else version  # every draw kept: version v is draw v
         return self.task.transform(self.seed, group, draw, seq_len)
+
+
+#: The Versions a process of :meth:`Versions.work_out`'s pool works for.
+_adopted: Versions | None = None
+
+
+def _adopt(versions: Versions) -> None:
+    global _adopted
+    _adopted = versions
+    # Ctrl-C reaches the whole process group: the parent alone stops, and ends the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _draws_in_worker(group: int) -> tuple[int, list[int]]:
+    assert _adopted is not None
+    return group, _adopted.draws(group)
 
 
 def _digest(tokens: np.ndarray, dtype: type) -> bytes:

@@ -34,14 +34,14 @@ def distinct_versions(task: Any, config: configuration.TRMConfig, dataset: Any) 
     steps."""
     import numpy as np
 
+    from ..distributed import cores_per_process
     from ..versions import Versions
 
     pool = Versions.of_run(task, config, dataset)
     if pool.deduplicated:
         groups = np.unique(dataset.splits["train"].groups).tolist()
         with stderr.status(f"finding the distinct augmented versions of {len(groups)} {task.name} puzzles") as status:
-            for done, group in enumerate(groups, start=1):
-                pool.count(group)
+            for done, _ in enumerate(pool.work_out(groups, cores_per_process()), start=1):
                 status.update(f"finding the distinct augmented versions of {task.name} puzzles: {done}/{len(groups)}")
     return pool
 
