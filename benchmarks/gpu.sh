@@ -25,7 +25,8 @@ fi
 if [[ $dry_run == 1 ]]; then
   device=cpu
   peak=0
-  common=(--device cpu --config tiny --batch 4 --warmup 1 --reps 1 --infer-reps 1 --infer-steps 2)
+  # data.workers=2: batches from worker processes, as on a GPU (a CPU run has none by default)
+  common=(--device cpu --config tiny --batch 4 --warmup 1 --reps 1 --infer-reps 1 --infer-steps 2 --set data.workers=2)
   arc_common=("${common[@]}")
   limit=300
 else
