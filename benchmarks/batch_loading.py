@@ -30,6 +30,7 @@ import numpy as np
 from throughput import measure_and_print, random_dataset
 from trmkit import get_task, load_config
 from trmkit.loader import BatchLoader
+from trmkit.processes import cores_per_process
 from trmkit.sampler import Sampler
 from trmkit.versions import Versions
 
@@ -58,7 +59,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     versions = Versions(task, config.train.seed, config.data.augmentations, [examples])
     if versions.deduplicated:  # as `trmkit train` does before training, on every core
         print(f"finding the distinct augmented versions of {batch} puzzles", file=sys.stderr, flush=True)
-        for _ in versions.work_out(np.unique(examples.groups).tolist(), os.cpu_count() or 1):
+        for _ in versions.work_out(np.unique(examples.groups).tolist(), cores_per_process()):
             pass
     results = {}
     for workers in (int(count) for count in args.workers.split(",")):

@@ -3,6 +3,8 @@ from wherever the position is set, and errors still reach the training process."
 
 from __future__ import annotations
 
+import multiprocessing
+
 import numpy as np
 import pytest
 import torch
@@ -61,22 +63,40 @@ class BrokenSampler(Sampler):
         return super().batch_at(position)
 
 
-def test_an_error_while_building_a_batch_reaches_the_training_process():
+def test_an_error_while_building_a_batch_reaches_the_training_process_and_costs_no_position():
     ahead = BatchLoader(BrokenSampler(get_task("sudoku"), random_examples("sudoku", 10, 81), 4, 5, seed=0), workers=1)
     ahead.next_batch()
     ahead.next_batch()
-    with pytest.raises(ValueError, match="no batch at 8"):
-        ahead.next_batch()
+    for _ in range(2):  # asked again, it tries the same batch again (not the one after it)
+        with pytest.raises(ValueError, match="no batch at 8"):
+            ahead.next_batch()
+        assert ahead.sampler.position == 8
     ahead.close()
+
+
+def test_training_starts_the_workers_it_is_told_to_and_stops_them_when_done(fake_task, tmp_path):
+    from trmkit import dataset
+    from trmkit.train import train
+
+    task = get_task(fake_task)
+    data = dataset.build(task, task.dataset_options({"train_size": 12, "test_size": 4}), seed=0)
+    before = set(multiprocessing.active_children())
+    seen = []
+    settings = ["train.steps=2", "train.batch_size=4", "data.workers=2"]
+    trainer = train(task, load_config(task, "tiny", settings), data, tmp_path, torch.device("cpu"),
+                    on_step=lambda metrics: seen.append(len(set(multiprocessing.active_children()) - before)))
+    assert seen == [2, 2]  # two workers while training
+    assert set(multiprocessing.active_children()) <= before  # none left once it returned, the trainer still at hand
+    assert trainer.step == 2
 
 
 def test_unset_workers_means_none_on_cpu_and_some_on_an_accelerator(monkeypatch):
     assert default_workers(torch.device("cpu")) == 0
-    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(64)))  # the cores this job may use
     assert default_workers(torch.device("cuda")) == MAX_AUTO_WORKERS
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")  # torchrun's 8 processes share the cores
     assert default_workers(torch.device("cuda")) == 4
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
     assert default_workers(torch.device("cuda")) == 1
 
 

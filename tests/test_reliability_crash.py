@@ -175,13 +175,15 @@ def test_sigterm_then_sigint_stop_after_a_step_with_a_checkpoint_and_the_command
     assert logged_steps(run_dir) == list(range(1, stops[1] + 1))
 
 
-def test_ctrl_c_in_a_terminal_stops_a_run_with_data_workers_cleanly(data_dir: Path, tmp_path: Path) -> None:
-    """A terminal's Ctrl-C reaches every process of the job, the data workers too: the training
-    process still finishes its step, saves and exits 0, and no worker prints a traceback."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_stop_signal_to_the_whole_job_stops_a_run_with_data_workers_cleanly(data_dir: Path, tmp_path: Path, sig: signal.Signals) -> None:
+    """A terminal's Ctrl-C, or a scheduler's (or torchrun's) SIGTERM, reaches every process of the
+    job, the data workers too: the training process still finishes its step, saves and exits 0,
+    and no worker prints a traceback."""
     run_dir, log = tmp_path / "run", tmp_path / "stderr.log"
     process = launch(train_command(run_dir, data_dir, "--set", "train.eval_every=0", "--set", "data.workers=2"), log, own_group=True)
     wait_until(lambda: len(logged_steps(run_dir)) >= 1, process)
-    os.killpg(process.pid, signal.SIGINT)
+    os.killpg(process.pid, sig)
     assert process.wait(timeout=PROCESS_TIMEOUT) == 0, log.read_text()[-2000:]
     stderr = log.read_text()
     assert "stopped at step " in stderr and "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr[-2000:]

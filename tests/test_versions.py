@@ -4,7 +4,12 @@ make a new puzzle, the same ones in training and evaluation; other tasks keep ev
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures.process import BrokenProcessPool
+
 import numpy as np
+import pytest
 
 import trmkit
 from trmkit.versions import ATTEMPTS_PER_VERSION, Versions
@@ -75,6 +80,21 @@ def test_pools_worked_out_in_several_processes_are_the_ones_worked_out_here() ->
     assert sorted(done) == list(range(6))
     assert all(apart._draws[group] == here.draws(group) for group in range(6))
     assert list(apart.work_out(range(6), processes=3)) == []  # nothing left to do
+
+
+class DyingVersions(Versions):
+    """Versions whose pool process dies (as one the OOM killer picks would) on group 3."""
+
+    def draws(self, group: int) -> list[int]:
+        if group == 3 and multiprocessing.parent_process() is not None:
+            os._exit(9)
+        return super().draws(group)
+
+
+def test_a_pool_process_that_dies_is_an_error_not_a_hang() -> None:
+    train = split(*(Entry(group, np.roll(COLOURFUL, group), COLOURFUL) for group in range(6)))
+    with pytest.raises(BrokenProcessPool):
+        list(DyingVersions(ARC, 2, 10, [train]).work_out(range(6), processes=2))
 
 
 def test_trmkit_train_works_out_every_training_groups_versions_before_the_first_step(fake_task: str) -> None:

@@ -50,11 +50,6 @@ def is_main() -> bool:
     return rank() == 0
 
 
-def cores_per_process() -> int:
-    """This machine's cores, shared among the training processes torchrun started on it."""
-    return max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-
-
 def process_device(device: torch.device) -> torch.device:
     """One CUDA device per process: ``cuda`` without an index becomes ``cuda:LOCAL_RANK``."""
     if device.type == "cuda" and device.index is None and launched_by_torchrun():

@@ -16,14 +16,13 @@ there (benchmarks/RESULTS.md has the measurement).
 from __future__ import annotations
 
 import itertools
-import signal
 from typing import Iterator
 
 import numpy as np
 import torch
 
-from . import distributed
 from .losses import IGNORE
+from .processes import cores_per_process, ignore_stop_signals
 from .sampler import Batch, Sampler
 
 #: ``data.workers`` left unset on an accelerator: enough to keep ahead of a GPU step at the
@@ -36,7 +35,7 @@ def default_workers(device: torch.device) -> int:
     at most half of this process's share of the cores (torchrun may run several here)."""
     if device.type == "cpu":
         return 0
-    return max(1, min(MAX_AUTO_WORKERS, distributed.cores_per_process() // 2))
+    return max(1, min(MAX_AUTO_WORKERS, cores_per_process() // 2))
 
 
 class _BatchesAt(torch.utils.data.Dataset):
@@ -66,12 +65,6 @@ def _as_is(batch: Batch) -> Batch:
     return batch
 
 
-def _ignore_interrupts(worker_id: int) -> None:
-    # Ctrl-C in a terminal reaches every process of the group: the training process alone
-    # handles it (it finishes the step and saves), and it stops its workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 class BatchLoader:
     """``next_batch()`` as :class:`Sampler`'s, with ``workers`` processes building batches ahead
     (0: in this process, on demand). The sampler's ``position`` stays the one truth: set it (when
@@ -87,8 +80,13 @@ class BatchLoader:
         if self.workers == 0:
             return self.sampler.next_batch()
         if self._stream is None or self._stream_position != self.sampler.position:
+            self.close()
             self._stream = self._open(self.sampler.position)
-        batch = next(self._stream)
+        try:
+            batch = next(self._stream)
+        except BaseException:  # a failed batch (or Ctrl-C while waiting): the next call starts afresh here
+            self.close()
+            raise
         self.sampler.position += self.sampler.batch_size
         self._stream_position = self.sampler.position
         return Batch(batch.inputs.astype(np.int64), batch.labels.astype(np.int64), batch.puzzle_identifiers)
@@ -104,11 +102,14 @@ class BatchLoader:
             sampler=itertools.count(position, self.sampler.batch_size),
             num_workers=self.workers,
             collate_fn=_as_is,  # keep the numpy arrays as they are
-            worker_init_fn=_ignore_interrupts,
+            worker_init_fn=ignore_stop_signals,
         )
         return iter(loader)
 
     def close(self) -> None:
-        """Stop the worker processes (they also stop when this loader is garbage collected)."""
+        """Stop the worker processes now (a later ``next_batch`` starts new ones). Dropping the
+        iterator alone would leave them running while anything, a traceback say, still holds it."""
+        if self._stream is not None:
+            self._stream._shutdown_workers()  # type: ignore[attr-defined]  # torch's own clean-up
         self._stream = None
         self._stream_position = -1

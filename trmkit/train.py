@@ -13,6 +13,7 @@ process would write, and a run resumes on any number of processes that splits th
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
@@ -292,7 +293,8 @@ def train(
     train_config = config.train
     started = time.perf_counter()
     first_step = trainer.step
-    with open(metrics_path if main else os.devnull, "a") as log:  # rank 0 alone keeps the log
+    # Rank 0 alone keeps the log; the batch workers (if any) stop when the run ends, however it ends.
+    with open(metrics_path if main else os.devnull, "a") as log, contextlib.closing(trainer.batches):
         def write(record: dict[str, Any]) -> None:
             log.write(json.dumps(record) + "\n")
             log.flush()

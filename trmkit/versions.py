@@ -20,12 +20,12 @@ Other tasks (one shared embedding) keep every draw: version ``v`` is draw ``v``.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import signal
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .processes import ignore_stop_signals
 from .task import Examples, Task, Transform
 
 #: The reference builder tries up to 5,000 draws for 1,000 versions.
@@ -85,10 +85,14 @@ class Versions:
                 self.draws(group)
                 yield group
             return
-        with multiprocessing.get_context().Pool(min(processes, len(todo)), initializer=_adopt, initargs=(self,)) as pool:
-            for group, kept in pool.imap_unordered(_draws_in_worker, todo, chunksize=max(1, len(todo) // (8 * processes))):
-                self._draws[group] = kept
-                yield group
+        size = max(1, len(todo) // (8 * processes))  # a few chunks per process: even finish, steady progress
+        chunks = [todo[first : first + size] for first in range(0, len(todo), size)]
+        # A process pool that fails loudly (BrokenProcessPool) if one of its processes dies.
+        with ProcessPoolExecutor(min(processes, len(chunks)), initializer=_adopt, initargs=(self,)) as pool:
+            for done in as_completed([pool.submit(_draws_in_worker, chunk) for chunk in chunks]):
+                for group, kept in done.result():
+                    self._draws[group] = kept
+                    yield group
 
     def count(self, group: int) -> int:
         """How many distinct versions ``group`` has (at most ``augmentations`` + 1)."""
@@ -112,13 +116,12 @@ _adopted: Versions | None = None
 def _adopt(versions: Versions) -> None:
     global _adopted
     _adopted = versions
-    # Ctrl-C reaches the whole process group: the parent alone stops, and ends the pool.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_stop_signals()
 
 
-def _draws_in_worker(group: int) -> tuple[int, list[int]]:
+def _draws_in_worker(groups: list[int]) -> list[tuple[int, list[int]]]:
     assert _adopted is not None
-    return group, _adopted.draws(group)
+    return [(group, _adopted.draws(group)) for group in groups]
 
 
 def _digest(tokens: np.ndarray, dtype: type) -> bytes:

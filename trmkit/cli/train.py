@@ -34,7 +34,7 @@ def distinct_versions(task: Any, config: configuration.TRMConfig, dataset: Any) 
     steps."""
     import numpy as np
 
-    from ..distributed import cores_per_process
+    from ..processes import cores_per_process
     from ..versions import Versions
 
     pool = Versions.of_run(task, config, dataset)
