@@ -1,10 +1,10 @@
 """Training batches built ahead of time in worker processes, so the device never waits on them.
 
 Drawing a training batch is Python and numpy work for every example: a seeded generator and the
-task's augmenters build that example's transform. That costs 0.2-0.4 ms an example on the
-development machine's CPU, 0.2-0.3 s for the paper's 768-example batch: more than a GPU needs for
-the whole supervision step. Done in the training process it would leave the GPU idle most of the
-time. Since a batch is a function of its position alone (:meth:`Sampler.batch_at`), worker
+task's augmenters build that example's transform. On the development machine's CPU that is
+0.14 s for the paper's 768-example Sudoku batch and 0.10 s for ARC's 192: more than an H200
+needs for the whole supervision step at 35% MFU (95 ms for Sudoku). Done in the training process
+it would leave the GPU idle more than half of the time. Since a batch is a function of its position alone (:meth:`Sampler.batch_at`), worker
 processes can build the next batches while the device computes, each from its own copy of the
 sampler, and hand them over in order. The batches, and so the training, are exactly the same with
 any number of workers.
@@ -25,8 +25,9 @@ from .losses import IGNORE
 from .processes import cores_per_process, ignore_stop_signals
 from .sampler import Batch, Sampler
 
-#: ``data.workers`` left unset on an accelerator: enough to keep ahead of a GPU step at the
-#: paper's batch (4 workers build a 768-example Sudoku batch every ~60 ms), leaving cores free.
+#: ``data.workers`` left unset on an accelerator: 2 workers kept ahead of a 95 ms Sudoku step at
+#: the paper's batch here (benchmarks/batch_loading.py); 8 leave room for slower cores and
+#: costlier tasks, and still leave most of a GPU host's cores free.
 MAX_AUTO_WORKERS = 8
 
 

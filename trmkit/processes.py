@@ -3,8 +3,8 @@
 Ctrl-C in a terminal, and SIGTERM from a scheduler or from torchrun, reach every process of the
 job's group, helpers included. The training process handles them (it finishes its step, saves,
 and exits); a helper that died of them first would make it fail instead, with nothing saved. So
-helpers ignore both and end with their parent (torch's workers watch it; a pool's lose their
-pipe).
+helpers ignore both and end with their parent (torch's batch workers watch it; a pool's
+processes lose their pipe to it).
 """
 
 from __future__ import annotations
