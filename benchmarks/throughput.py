@@ -7,7 +7,7 @@ noisy machine slows both alike and the *fraction of the bound* stays meaningful:
 
 - training: one real optimizer step of :class:`trmkit.train.Trainer` (sampler, one supervision
   step of every carry slot, loss, backward, optimizer, sparse puzzle-embedding update, EMA), on
-  random tokens of the task's shape, and how long of it the step waited for its batch
+  random tokens of the task's shape, and how much of it went to waiting for its batch
   (``data.workers`` build batches ahead: by default none on CPU, some on a GPU);
 - inference: ``--infer-steps`` supervision steps of every puzzle (no early halting), no grad.
 
