@@ -55,15 +55,24 @@ def test_a_log_line_reports_every_step_since_the_last_one_even_across_a_resume(f
     assert metrics_without_timing(interrupted) == metrics_without_timing(tmp_path / "whole")
 
 
-@pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["eager", "compiled"])
-def test_a_resumed_run_continues_with_the_same_numbers(fake_task, tmp_path, compiled):
-    """Compiled too (the small configs compile): the resumed run compiles again, to the same kernels."""
+RESUMED_RUNS = [
+    pytest.param([], [], id="eager"),
+    pytest.param(["train.compile=true"], ["train.compile=true"], marks=pytest.mark.slow, id="compiled"),
+    pytest.param(["data.workers=0"], ["data.workers=2"], id="data-workers"),
+]
+
+
+@pytest.mark.parametrize("whole_settings, resumed_settings", RESUMED_RUNS)
+def test_a_resumed_run_continues_with_the_same_numbers(fake_task, tmp_path, whole_settings, resumed_settings):
+    """Compiled too (the small configs compile): the resumed run compiles again, to the same
+    kernels. And with batches built by worker processes (data.workers only moves where batches
+    are built): interrupted and resumed, it ends where a run without workers ends."""
     task, data = build(fake_task)
-    settings = SETTINGS + [f"train.compile={str(compiled).lower()}"]
-    whole = train(task, load_config(task, "tiny", settings), data, tmp_path / "whole", CPU)
+    whole = train(task, load_config(task, "tiny", SETTINGS + whole_settings), data, tmp_path / "whole", CPU)
 
     steps_seen = []
     interrupted = tmp_path / "interrupted"
+    settings = SETTINGS + resumed_settings
     train(task, load_config(task, "tiny", settings), data, interrupted, CPU, on_step=lambda m: steps_seen.append(m["step"]), should_stop=lambda: len(steps_seen) == 3)
     assert resolve(interrupted).name == "step-0000003"
     resumed = train(task, load_config(task, "tiny", settings), data, interrupted, CPU, resume=True)
@@ -73,24 +82,6 @@ def test_a_resumed_run_continues_with_the_same_numbers(fake_task, tmp_path, comp
         assert torch.equal(value, resumed.model.state_dict()[name]), name
     for name, value in whole.ema.shadow.items():
         assert torch.equal(value, resumed.ema.shadow[name]), name
-    assert metrics_without_timing(interrupted) == metrics_without_timing(tmp_path / "whole")
-
-
-def test_batches_built_by_worker_processes_train_exactly_as_in_process(fake_task, tmp_path):
-    """data.workers only moves where batches are built: a run with workers, interrupted and
-    resumed, ends with the weights and metrics of a run without."""
-    task, data = build(fake_task)
-    whole = train(task, load_config(task, "tiny", [*SETTINGS, "data.workers=0"]), data, tmp_path / "whole", CPU)
-
-    steps_seen = []
-    interrupted = tmp_path / "interrupted"
-    ahead = [*SETTINGS, "data.workers=2"]
-    train(task, load_config(task, "tiny", ahead), data, interrupted, CPU, on_step=lambda m: steps_seen.append(m["step"]), should_stop=lambda: len(steps_seen) == 3)
-    resumed = train(task, load_config(task, "tiny", ahead), data, interrupted, CPU, resume=True)
-
-    assert resumed.step == whole.step == 8
-    for name, value in whole.model.state_dict().items():
-        assert torch.equal(value, resumed.model.state_dict()[name]), name
     assert metrics_without_timing(interrupted) == metrics_without_timing(tmp_path / "whole")
 
 
