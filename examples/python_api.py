@@ -8,10 +8,11 @@ checkpoints); this shows the pieces underneath.
 
 from __future__ import annotations
 
+import tempfile
+
 import torch
 
-from trmkit import TRM, TRMConfig, get_task
-from trmkit.optim import AdamATan2
+from trmkit import TRM, AdamATan2, TRMConfig, get_task
 
 
 def main() -> None:
@@ -40,6 +41,11 @@ def main() -> None:
     print(task.decoder.render(answer))
     print(f"valid: {task.validate(puzzle, answer).ok}, confidence {result['confidence'][0]:.3f}, "
           f"{int(result['steps'][0])} steps, {len(result['trajectory'])} trajectory entries")
+
+    with tempfile.TemporaryDirectory() as folder:  # the config says which task the weights are for
+        model.save_pretrained(folder, config)
+        again = TRM.from_pretrained(folder).solve(data["test"].inputs[:1])
+    print(f"saved and reloaded: the same answer {bool(torch.equal(again['solution'], result['solution']))}")
 
 
 if __name__ == "__main__":

@@ -91,3 +91,25 @@ def test_solve_shows_two_scored_attempts_per_test_input_plain_when_piped(tiny_ru
     listing = run("solve", "arc", str(tmp_path / "task.json"), "--model", str(tiny_run), "--json")
     records = json.loads(listing.stdout)
     assert len(records) == 1 and records[0]["scored"] and len(records[0]["attempts"]) <= 2
+
+
+@pytest.mark.slow
+def test_solve_lays_a_new_task_out_on_the_canvas_the_model_trained_on(tiny_run: Path, tmp_path: Path) -> None:
+    # The tiny config's canvas is 5x5 (25 tokens): a task outside its data is encoded on it, not on 30x30.
+    (tmp_path / "new.json").write_text(json.dumps({"train": [{"input": [[1]], "output": [[2]]}], "test": [{"input": [[3]], "output": [[4]]}]}))
+    result = run("solve", "arc", str(tmp_path / "new.json"), "--model", str(tiny_run), "--json")
+    assert result.exit_code in (0, 1), result.output
+    notes = " ".join(result.stderr.split())  # stderr wraps long lines
+    assert "not in the model's data" in notes and "tokens" not in notes
+    records = json.loads(result.stdout)
+    assert len(records) == 1 and records[0]["source"] == f"{tmp_path / 'new.json'} test 1" and records[0]["scored"]
+    assert all(len(grid) <= 5 and all(len(row) <= 5 for row in grid) for grid in records[0]["attempts"])
+
+
+@pytest.mark.slow
+def test_solve_refuses_a_grid_larger_than_the_models_canvas_in_one_line(tiny_run: Path, tmp_path: Path) -> None:
+    (tmp_path / "big.json").write_text(json.dumps({"train": [], "test": [{"input": [[1] * 6] * 6}]}))
+    result = run("solve", "arc", str(tmp_path / "big.json"), "--model", str(tiny_run))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == f"Error: {tmp_path / 'big.json'} test 1: a 6x6 grid does not fit a 5x5 canvas"
+    assert "Traceback" not in result.output and "internal error" not in result.output

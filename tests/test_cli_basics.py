@@ -53,6 +53,10 @@ def failing_command(monkeypatch: pytest.MonkeyPatch):
             raise trmkit.ConfigError("unknown config key 'model.nn'\n(known here: n, T)")
         if kind == "input":
             raise trmkit.InputError("puzzles.txt:3: expected 81 cells")
+        if kind == "unwritable":
+            raise NotADirectoryError(20, "Not a directory", "p.txt/sub/data")
+        if kind == "memory":
+            raise MemoryError()
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setitem(main.commands, "fail", fail)
@@ -64,6 +68,8 @@ def failing_command(monkeypatch: pytest.MonkeyPatch):
         ("config", 2, "Error: unknown config key 'model.nn' (known here: n, T)"),
         ("input", 1, "Error: puzzles.txt:3: expected 81 cells"),
         ("bug", 1, "Error: internal error: ZeroDivisionError: division by zero (rerun with --debug for the traceback)"),
+        ("unwritable", 1, "Error: p.txt/sub/data: Not a directory"),  # e.g. --out under a file
+        ("memory", 1, "Error: out of memory; ask for less (fewer examples, a smaller batch)"),
     ],
 )
 def test_errors_are_one_line_on_stderr_with_their_exit_status(failing_command, kind: str, code: int, line: str) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+import trmkit
 from trmkit.cli import main
 
 PUZZLE = "12.43.12.14.4321"
@@ -93,3 +95,55 @@ def test_a_missing_file_is_one_clean_line(fake_task: str, tmp_path: Path) -> Non
     result = CliRunner().invoke(main, ["check", "latin", str(tmp_path / "nope.txt"), str(tmp_path)])
     assert result.exit_code == 1
     assert result.stderr == f"Error: {tmp_path / 'nope.txt'}: no such file\n"
+
+
+def solve_output(task, record: dict, capsys) -> str:
+    """What ``trmkit solve`` prints for ``record`` (its own writer, not a copy of it)."""
+    from trmkit.cli.solve import show
+
+    show(task, record, color=False)
+    return capsys.readouterr().out
+
+
+def test_solve_output_reads_back_whatever_the_parser_makes_of_hash_lines(fake_task: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    """The '# source: verdict' lines are passed over by check itself, so a parser that refuses
+    '#' (as a third party's may: the plugin guide never asks it to skip them) still reads answers."""
+    from trmkit.plugins import registry
+
+    entry = registry().tasks[fake_task]
+    lenient = entry.spec.parse
+
+    def strict(text: str, source: str):
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.startswith("#"):
+                raise trmkit.InputError(f"{source}:{number}: not a grid")
+        return lenient(text, source)
+
+    monkeypatch.setattr(entry, "spec", dataclasses.replace(entry.spec, parse=strict))
+    task = trmkit.get_task(fake_task)
+    answer = task.spec.parse(SOLUTION, "s")[0].question
+    records = [{"source": f"p.txt:{n}", "valid": n == 1, "reason": "a reason: with a colon", "confidence": 0.5, "steps": 2, "answer": answer} for n in (1, 2)]
+    output = "".join(solve_output(task, record, capsys) for record in records)
+    assert output.count("# p.txt:") == 2
+    (tmp_path / "p.txt").write_text(f"{PUZZLE}\n{PUZZLE}\n")
+    result = CliRunner().invoke(main, ["check", "latin", str(tmp_path / "p.txt"), "-"], input=output)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{tmp_path / 'p.txt'}:1: ok\n{tmp_path / 'p.txt'}:2: ok\n"
+
+
+def test_every_line_solve_writes_for_people_is_an_annotation_and_no_grid_row_is(fake_task: str, capsys) -> None:
+    from trmkit.cli.common import ANNOTATION, without_annotations
+    from trmkit.cli.voting import _show as show_votes
+
+    task = trmkit.get_task(fake_task)
+    answer = task.spec.parse(SOLUTION, "s")[0].question
+    trajectory = [{"step": k, "q_hat": -1.25 + k, "answer": answer} for k in (1, 2)]
+    output = solve_output(task, {"source": "a b.txt:3", "valid": False, "reason": "row 1: twice 4", "confidence": 0.25, "steps": 2, "answer": answer, "trajectory": trajectory}, capsys)
+    show_votes(task, {"source": "t.json #1", "valid": True, "scored": True, "solved_by": 1, "reason": "", "attempts": [answer, answer], "votes": [5, 3], "versions": 8}, color=False)
+    output += capsys.readouterr().out
+    annotations = [line for line in output.splitlines() if line.startswith("#")]
+    assert len(annotations) == 7 and all(ANNOTATION.fullmatch(line) for line in annotations), annotations
+    for row in ("# #  S #", "#   # ##", "## #", "#########"):  # maze rows: walls and open cells
+        assert not ANNOTATION.fullmatch(row)
+    stripped = without_annotations(output)
+    assert stripped.count("\n") == output.count("\n") and "#" not in stripped

@@ -74,10 +74,15 @@ def test_check_rejects_a_wrong_solution_naming_the_cell(tmp_path: Path, solution
     assert result.stdout == f"{tmp_path / 'p.txt'}:1: invalid: {reason}\n"
 
 
-def test_a_solution_that_breaks_a_rule_is_refused_naming_the_cells(tmp_path: Path) -> None:
-    result = check(tmp_path, line(PUZZLE), line(SOLUTION[:2] + "5" + SOLUTION[3:]))
+def test_a_full_solution_that_breaks_a_rule_is_a_verdict_naming_the_cells(tmp_path: Path) -> None:
+    """A full grid is read as an answer, judged by the rules (not refused as a puzzle with
+    contradictory givens), so the other pairs of the file are still checked."""
+    result = check(tmp_path, line(PUZZLE) + line(PUZZLE), line(SOLUTION[:2] + "5" + SOLUTION[3:]) + line(SOLUTION))
     assert result.exit_code == 1
-    assert result.stderr == "Error: " + str(tmp_path / "s.txt") + ":1: contradictory givens: digit 5 appears twice in row 1 (r1c1, r1c3)\n"
+    assert result.stdout == (
+        f"{tmp_path / 'p.txt'}:1: invalid: digit 5 appears twice in row 1 (r1c1, r1c3)\n"
+        f"{tmp_path / 'p.txt'}:2: ok\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,8 @@ def test_overrides_are_converted_to_the_field_type(text: str, dotted: str, value
         ("model.n=many", "--set: 'model.n' must be int, got 'many'"),
         ("model.n=2.5", "--set: 'model.n' must be int, got 2.5"),
         ("train.steps=true", "--set: 'train.steps' must be int, got True"),
+        ("train.ema=2", "--set: 'train.ema' must be bool, got 2"),  # not quietly true
+        ("train.ema=0.5", "--set: 'train.ema' must be bool, got 0.5"),
         ("model=3", "--set: 'model' must be a mapping"),
         ("model.nn=3", "--set: unknown config key 'model.nn'"),
         ("n", "--set expects key=value, got 'n'"),
@@ -69,6 +71,36 @@ def test_bad_overrides_are_config_errors_naming_the_key(text: str, message: str)
         set_value(TRMConfig(), *parse_override(text))
     assert str(raised.value).startswith(message)
     assert raised.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("dotted", "value", "message"),
+    [
+        ("train.lr", -1.0, "train.lr must be at least 0, got -1.0"),  # gradient ascent, silently
+        ("train.lr", float("nan"), "train.lr must be at least 0, got nan"),
+        ("train.beta1", 7.0, r"train.beta1 must be in \[0, 1\), got 7.0"),
+        ("train.weight_decay", -5.0, "train.weight_decay must be at least 0"),
+        ("train.lr_min_ratio", 2.0, r"train.lr_min_ratio must be in \[0, 1\]"),
+        ("train.seed", -1, "train.seed must be at least 0"),
+        ("model.expansion", -1.0, "model.expansion must be at least 0.001"),
+        ("model.puzzle_emb_len", -1, "model.puzzle_emb_len must be at least 0"),
+        ("data.augmentations", -3, "data.augmentations must be at least 0"),
+    ],
+)
+def test_validate_rejects_numbers_out_of_range(dotted: str, value: float, message: str) -> None:
+    config = TRMConfig.from_dict({"model": {"vocab_size": 4, "seq_len": 4}})
+    config.validate()
+    section, key = dotted.split(".")
+    setattr(getattr(config, section), key, value)
+    with pytest.raises(trmkit.ConfigError, match=message):
+        config.validate()
+
+
+def test_a_config_cannot_be_set_to_another_task(fake_task: str) -> None:
+    """Trained on this task's data, the run would be labelled with the other and then refused
+    by solve, eval and --resume alike."""
+    with pytest.raises(trmkit.ConfigError, match="task cannot be set to 'sudoku' in a config of task 'latin'"):
+        load_config(trmkit.get_task(fake_task), "tiny", ["task=sudoku"])
 
 
 def test_validate_rejects_impossible_values() -> None:

@@ -39,6 +39,13 @@ class FirstCellIsOne:
         return trmkit.Verdict(bool(answer.flat[0] == 1), "first cell must be 1")
 
 
+class RaisingValidator:
+    name = "raising"
+
+    def validate(self, puzzle: trmkit.Puzzle, answer: object) -> trmkit.Verdict:
+        raise ZeroDivisionError("rules table empty")
+
+
 class MatchesReference:
     name = "matches-reference"
 
@@ -129,8 +136,9 @@ class LossyTokenizer:
         (lambda t: {"decoder": PrettyDecoder(t.decoder)}, "parser rejects the rendering"),
         (lambda t: {"tokenizer": LossyTokenizer(t.tokenizer)}, r"encode\(tokenizer.decode\(x\)\) != x"),
         (lambda t: {"decoder": FragileDecoder(t.decoder)}, "decoder.decode raised ValueError: padding in a prediction"),
+        (lambda t: {"validators": [RaisingValidator()]}, "check_validator_accepts on .* example .*: the plugin raised ZeroDivisionError: rules table empty"),
     ],
-    ids=["accepts-anything", "rejects-augmented", "no-inverse", "not-deterministic", "unparseable-render", "lossy", "fragile-decoder"],
+    ids=["accepts-anything", "rejects-augmented", "no-inverse", "not-deterministic", "unparseable-render", "lossy", "fragile-decoder", "raising-validator"],
 )
 def test_a_broken_role_fails_with_a_message_naming_it(latin: trmkit.Task, change, message: str) -> None:
     broken = dataclasses.replace(latin, **change(latin))

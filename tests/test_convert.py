@@ -238,6 +238,7 @@ def test_round_trip_through_the_cli(tmp_path: Path, case: str) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(out)
     assert "T=3, n=2" in result.stderr
+    assert "warning: no task given: the model names none, so 'trmkit solve' and 'trmkit eval' refuse it" in result.stderr
     assert_matches_fixture(load_model(out).model, case)
 
     again = invoke("convert", "official", checkpoint, "--out", out)

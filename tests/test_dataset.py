@@ -85,3 +85,25 @@ def test_build_refuses_groups_shared_by_train_and_test(latin: trmkit.Task) -> No
     task = dataclasses.replace(latin, spec=dataclasses.replace(latin.spec, build_dataset=leaky))
     with pytest.raises(trmkit.InputError, match="put 3 puzzle groups in both train and test"):
         dataset.build(task, task.dataset_options(), seed=0)
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "message"),
+    [
+        (lambda split: split.inputs.__setitem__((0, 0), 6), "tokens outside the vocabulary of 6"),
+        (lambda split: split.labels.__setitem__((0, 0), -1), "tokens outside the vocabulary of 6"),
+        (lambda split: split.puzzle_identifiers.__setitem__(0, -2), r"puzzle identifiers outside \[0, 1\)"),
+    ],
+    ids=["token-past-the-vocabulary", "negative-label", "negative-identifier"],
+)
+def test_build_refuses_arrays_that_load_would_refuse(latin: trmkit.Task, corrupt, message: str) -> None:
+    """Caught when built, naming the plugin, rather than saved and refused at load (or trained
+    on, when no bad example happened to be drawn)."""
+    def buggy(options, seed):
+        splits = latin.spec.build_dataset(options, seed)
+        corrupt(splits["train"])
+        return splits
+
+    task = dataclasses.replace(latin, spec=dataclasses.replace(latin.spec, build_dataset=buggy))
+    with pytest.raises(trmkit.PluginError, match=f"the latin dataset builder of plugin trmkit-latin-fixture returned a train split with {message}; this is a bug"):
+        dataset.build(task, task.dataset_options(), seed=0)

@@ -237,6 +237,15 @@ def test_nproc_execs_torchrun_with_the_same_command(fake_task, monkeypatch, tmp_
                          "train", fake_task, "--config", "tiny", "--set", "train.lr=0.01", "--out", str(tmp_path / "run")]]
 
 
+def test_a_batch_nproc_cannot_split_is_one_line_before_torchrun_starts(fake_task, monkeypatch, tmp_path):
+    monkeypatch.setattr(os, "execv", lambda path, argv: pytest.fail("torchrun started"))
+    for name in distributed.LAUNCHER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(main, ["train", fake_task, "--config", "tiny", "--nproc", "3", "--set", "train.batch_size=4", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert result.stderr == "Error: train.batch_size 4 does not split evenly over 3 processes\n"
+
+
 def test_nproc_under_torchrun_is_a_usage_error(fake_task, monkeypatch, tmp_path):
     for name, value in zip(distributed.LAUNCHER_VARIABLES, ("0", "2", "0", "127.0.0.1", "29500")):
         monkeypatch.setenv(name, value)

@@ -17,3 +17,4 @@ def test_the_python_api_example_runs_and_prints_what_it_promises():
     assert lines[1].startswith("after 20 steps: loss ")
     assert all(len(line) == 9 for line in lines[2:11])  # the answer, rendered as a 9x9 grid
     assert lines[11].startswith("valid: ") and "trajectory entries" in lines[11]
+    assert lines[12] == "saved and reloaded: the same answer True"

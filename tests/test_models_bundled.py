@@ -12,10 +12,11 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from trmkit import get_task, load_config
+from trmkit import TRM, get_task, load_config
 from trmkit.cli import main
 from trmkit.models import default_model, read_metadata
 from trmkit_sudoku import generate
@@ -70,7 +71,14 @@ def test_solve_halts_at_the_cards_tuned_threshold_unless_given_one(tmp_path: Pat
 
     tuned = steps()
     assert tuned == steps("--halt-threshold", f"{bundled.halt_threshold:g}")
+    assert tuned == steps("--model", str(bundled.folder))  # named by its path, it halts the same
     assert sum(steps("--halt-threshold", "0")) < sum(tuned)  # the paper's rule stops earlier
+
+    model = TRM.from_pretrained(bundled.folder)  # and so does the Python API
+    assert model.halt_threshold == bundled.halt_threshold and model.run_config.task == "sudoku"
+    task = get_task("sudoku")
+    tokens = np.stack([task.tokenizer.encode(puzzle.question) for puzzle in task.spec.parse(puzzles.read_text(), "p")])
+    assert model.solve(tokens)["steps"].tolist() == tuned
 
 
 def test_a_bundled_model_can_be_named(tmp_path: Path, bundled) -> None:

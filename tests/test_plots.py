@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import trmkit
 from trmkit import Puzzle, get_task
 from trmkit.cli import main
 
@@ -74,13 +75,27 @@ def test_plot_command_writes_a_png_of_the_run(tmp_path: Path) -> None:
     assert other.exit_code == 0 and (tmp_path / "curves.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
-@pytest.mark.parametrize("content, message", [(None, "no metrics.jsonl there"), ("", "no training steps logged yet"), ("{oops\n", "metrics.jsonl:1: not a JSON line")])
+@pytest.mark.parametrize(
+    "content, message",
+    [(None, "no metrics.jsonl there"), ("", "no training steps logged yet"), ("{oops\n", "metrics.jsonl:1: not a JSON line"), ("[1]\n", "metrics.jsonl:1: not a JSON object")],
+)
 def test_plot_refuses_what_is_not_a_run(tmp_path: Path, content: str | None, message: str) -> None:
     if content is not None:
         (tmp_path / "metrics.jsonl").write_text(content)
     result = CliRunner().invoke(main, ["plot", str(tmp_path)])
     assert result.exit_code == 1
     assert message in result.stderr and "Traceback" not in result.output
+
+
+def test_a_line_cut_short_by_a_crash_leaves_the_records_before_it(tmp_path: Path) -> None:
+    write_run(tmp_path)
+    whole = plots.read_metrics(tmp_path)
+    with open(tmp_path / "metrics.jsonl", "a") as handle:
+        handle.write('{"step": 60, "lo')  # what a kill during a write leaves
+    assert plots.read_metrics(tmp_path) == whole
+    (tmp_path / "metrics.jsonl").write_text('{"step": 60, "lo\n{"step": 70}\n')  # inside the log: damage
+    with pytest.raises(trmkit.InputError, match="metrics.jsonl:1: not a JSON line"):
+        plots.read_metrics(tmp_path)
 
 
 def sudoku_record(answers: list[np.ndarray], q_hats: list[float]) -> dict:

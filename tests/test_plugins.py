@@ -73,6 +73,14 @@ def trmkit_tokenizer(task, colour):
     return None
 """
 
+MISSPELT_HOOK = """
+import trmkit
+
+@trmkit.hookimpl
+def trmkit_validator(task):
+    return []
+"""
+
 TASKS_NOT_A_LIST = """
 import trmkit
 from trmkit_latin_fixture import SPEC
@@ -189,8 +197,9 @@ def test_a_hook_that_returns_the_wrong_type_fails_its_plugin_only(fake_task: str
         (BAD_SIGNATURE, "failed to load: PluginValidationError"),
         (FUTURE_API, "needs plugin API 2; this trmkit offers 1 (upgrade trmkit)"),
         (TASKS_NOT_A_LIST, "trmkit_tasks returned TaskSpec, not a list of TaskSpec"),
+        (MISSPELT_HOOK, "implements trmkit_validator, which is not a trmkit hook (did you mean trmkit_validators?)"),
     ],
-    ids=["bad-signature", "future-api", "tasks-not-a-list"],
+    ids=["bad-signature", "future-api", "tasks-not-a-list", "misspelt-hook"],
 )
 def test_a_plugin_that_registers_badly_is_reported(
     fake_task: str, dists: Distributions, source: str, error: str

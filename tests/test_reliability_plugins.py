@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 
+from trmkit.cli import main
 from trmkit.plugins import Registry
 
 from conftest import FAKE_TASK_DISTRIBUTION, Distributions, run_trmkit
@@ -82,3 +84,31 @@ def test_every_kind_of_broken_plugin_at_once_is_named_and_the_other_tasks_keep_w
     assert latin.returncode == 1 and latin.stderr.count("\n") == 1  # the task two plugins claim: one line
     assert "declared by two distributions" in latin.stderr and FAKE_TASK_DISTRIBUTION in latin.stderr
 
+
+
+RAISES_WHEN_VALIDATING = """
+import trmkit
+
+class Strict:
+    name = "strict"
+
+    def validate(self, puzzle, answer):
+        return 1 / 0
+
+@trmkit.hookimpl
+def trmkit_validators(task):
+    return [Strict()] if task == "latin" else []
+"""
+
+
+def test_an_exception_from_a_plugins_code_is_named_as_that_plugins_bug(fake_task: str, dists: Distributions, tmp_path) -> None:
+    """Raised while the command runs (not while loading): one line naming the plugin, exit 1."""
+    dists.add("trmkit-strict", {"strict": "trmkit_strict"}, {"trmkit_strict": RAISES_WHEN_VALIDATING})
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text("1234341221434321\n")
+    result = CliRunner().invoke(main, ["check", "latin", str(puzzle), str(puzzle)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: plugin 'strict' (trmkit-strict) failed: ZeroDivisionError: division by zero; "
+        "this is a bug of that plugin (rerun with --debug for the traceback)\n"
+    )

@@ -34,6 +34,21 @@ def test_a_name_that_cannot_be_a_module_is_a_usage_error(name: str, tmp_path: Pa
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("sudoku", "task 'sudoku' is already provided by trmkit; choose another name"),  # would shadow the built-in
+        ("latin_fixture", "a module named trmkit_latin_fixture is already installed"),  # the import name is taken
+    ],
+)
+def test_a_name_already_taken_is_refused(fake_task: str, name: str, message: str, tmp_path: Path) -> None:
+    """Installed, the new plugin would clash: the task declared twice, or one import name
+    shadowing another (so that one of the two silently stops working)."""
+    result = invoke("plugin", "new", name, "--dir", str(tmp_path))
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert not any(tmp_path.iterdir())
+
+
 def test_new_writes_the_plugin_and_prints_its_folder(tmp_path: Path) -> None:
     result = invoke("plugin", "new", "light_up", "--dir", str(tmp_path / "src"))
     assert result.exit_code == 0, result.output

@@ -55,6 +55,20 @@ def test_a_log_line_reports_every_step_since_the_last_one_even_across_a_resume(f
     assert metrics_without_timing(interrupted) == metrics_without_timing(tmp_path / "whole")
 
 
+def test_an_evaluation_that_fails_costs_no_trained_step(fake_task, tmp_path, monkeypatch):
+    """A checkpoint is written before each evaluation, which runs plugin code (the decoder, the
+    validators) that may raise; the run then resumes from that step."""
+    task, data = build(fake_task)
+    config = load_config(task, "tiny", [*SETTINGS, "train.checkpoint_every=100"])  # none due before the end
+    monkeypatch.setattr(task, "validate", lambda puzzle, answer: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        train(task, config, data, tmp_path / "run", CPU)
+    assert resolve(tmp_path / "run").name == "step-0000004"  # the first evaluation's step
+    monkeypatch.undo()
+    resumed = train(task, config, data, tmp_path / "run", CPU, resume=True)
+    assert resumed.step == 8
+
+
 RESUMED_RUNS = [
     pytest.param([], [], id="eager"),
     pytest.param(["train.compile=true"], ["train.compile=true"], marks=pytest.mark.slow, id="compiled"),
@@ -166,3 +180,10 @@ def test_interactive_solve_answers_each_puzzle_as_it_comes_and_reports_bad_ones(
     answers = [json.loads(chunk) for chunk in result.stdout.replace("}\n{", "}\x00{").split("\x00")]
     assert [a["source"] for a in answers] == ["<stdin #1>:1", "<stdin #3>:1"]
     assert "not a puzzle" in result.stderr or "expected 16 cells" in result.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(), reason="needs a machine without CUDA and MPS")
+@pytest.mark.parametrize(("device", "message"), [("cuda", "sees no CUDA device"), ("mps", "sees no MPS (Apple GPU) device"), ("tpu9", "unknown device 'tpu9'")])
+def test_a_device_this_torch_cannot_use_is_one_line(fake_task, tmp_path, device, message):
+    result = CliRunner().invoke(main, ["train", fake_task, "--config", "tiny", "--device", device, "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1 and message in result.stderr and len(result.stderr.splitlines()) == 1, result.output

@@ -1,7 +1,7 @@
 """trmkit: Tiny Recursive Models as a plugin-based toolkit.
 
-The public API. ``TRM`` (and everything else that needs torch) is imported on first use, so that
-importing trmkit, listing tasks and the CLI's ``--help`` stay fast.
+The public API. ``TRM`` and ``AdamATan2`` (what needs torch) are imported on first use, so
+that importing trmkit, listing tasks and the CLI's ``--help`` stay fast.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .model import TRM
+    from .optim import AdamATan2
 
 __all__ = [
-    "API_VERSION", "Augmenter", "ConfigError", "DataConfig", "Decoder", "Examples", "InputError",
+    "API_VERSION", "AdamATan2", "Augmenter", "ConfigError", "DataConfig", "Decoder", "Examples", "InputError",
     "Jitter", "ModelConfig", "PluginError", "Puzzle", "TRM", "TRMConfig", "Task", "TaskSpec", "Tokenizer",
     "TokenPermutation", "TrainConfig", "Transform", "TrmkitError", "UnknownTaskError", "Validator",
     "Verdict", "compose", "get_task", "hookimpl", "load_config",
@@ -47,4 +48,8 @@ def __getattr__(name: str) -> Any:
         from .model import TRM
 
         return TRM
+    if name == "AdamATan2":
+        from .optim import AdamATan2
+
+        return AdamATan2
     raise AttributeError(f"module 'trmkit' has no attribute {name!r}")

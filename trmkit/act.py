@@ -98,9 +98,46 @@ def supervision_step(
     return Carry(y, z, steps, halted, inputs, labels, puzzle_identifiers), logits, q_halt, q_continue
 
 
-def as_tokens(puzzle: Any, device: torch.device) -> torch.Tensor:
-    tokens = torch.as_tensor(np.asarray(puzzle) if not torch.is_tensor(puzzle) else puzzle, dtype=torch.long)
-    return (tokens.unsqueeze(0) if tokens.dim() == 1 else tokens).to(device)
+def as_tokens(puzzle: Any, model: TRM, what: str = "puzzle", vocabulary: bool = True) -> torch.Tensor:
+    """Token ids [B, seq_len] on the model's device from an array, tensor or (nested) list, or
+    one puzzle's [seq_len]. Anything else is a ValueError saying what is wrong, raised here
+    rather than as an index or shape error from deep inside the network; ``vocabulary``: the ids
+    must also be tokens of the model's vocabulary."""
+    tokens = _integers(puzzle, what)
+    tokens = tokens.unsqueeze(0) if tokens.dim() == 1 else tokens
+    seq_len = model.config.seq_len
+    if tokens.dim() != 2 or tokens.shape[1] != seq_len:
+        raise ValueError(f"{what} must be token ids of shape [batch, {seq_len}] or [{seq_len}] for this model, got {list(tokens.shape)}")
+    if vocabulary:
+        _check_range(tokens, model.config.vocab_size, f"{what} token ids")
+    return tokens.to(model.y_init.device)
+
+
+def puzzle_rows(identifiers: Any, model: TRM, count: int) -> torch.Tensor:
+    """The puzzle-embedding rows of ``count`` puzzles, checked as :func:`as_tokens` checks tokens."""
+    rows = _integers(identifiers, "puzzle_identifiers").reshape(-1)
+    if rows.numel() != count:
+        raise ValueError(f"puzzle_identifiers needs one entry per puzzle ({count}), got {rows.numel()}")
+    _check_range(rows, model.config.num_puzzle_identifiers, "puzzle_identifiers")
+    return rows.to(model.y_init.device)
+
+
+def _integers(value: Any, what: str) -> torch.Tensor:
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{what} must be token ids, not text: read text with the task's parser (task.spec.parse) and encode it with its tokenizer")
+    if torch.is_tensor(value):
+        integral, kind = not (value.is_floating_point() or value.is_complex() or value.dtype == torch.bool), str(value.dtype)
+    else:
+        value = np.asarray(value)
+        integral, kind = bool(np.issubdtype(value.dtype, np.integer)), str(value.dtype)
+    if not integral:
+        raise ValueError(f"{what} must hold integers, got {kind}")
+    return torch.as_tensor(value, dtype=torch.long)
+
+
+def _check_range(values: torch.Tensor, size: int, what: str) -> None:
+    if values.numel() and (int(values.min()) < 0 or int(values.max()) >= size):
+        raise ValueError(f"{what} must lie in 0..{size - 1} for this model, got {int(values.min())}..{int(values.max())}")
 
 
 @torch.inference_mode()
@@ -128,9 +165,9 @@ def solve(
     if halt not in ("adaptive", "all"):
         raise ValueError(f"halt must be 'adaptive' or 'all', not {halt!r}")
     device = model.y_init.device
-    inputs = as_tokens(puzzle, device)
+    inputs = as_tokens(puzzle, model)
     count = inputs.shape[0]
-    ids = torch.zeros(count, dtype=torch.long, device=device) if puzzle_identifiers is None else as_tokens(puzzle_identifiers, device).view(-1)
+    ids = torch.zeros(count, dtype=torch.long, device=device) if puzzle_identifiers is None else puzzle_rows(puzzle_identifiers, model, count)
     max_steps = max_steps or model.config.halt_max_steps
     slots = count if batch_size <= 0 else min(batch_size, count)
 
@@ -212,7 +249,10 @@ def deep_supervision(
     is detached between steps. Returns ``loss`` (sum over steps, divided by the batch size),
     ``accuracy`` (exact answers at each sample's last step) and ``steps``."""
     device = model.y_init.device
-    inputs, labels = as_tokens(puzzle, device), as_tokens(solution, device)
+    inputs = as_tokens(puzzle, model)
+    labels = as_tokens(solution, model, "solution", vocabulary=False)  # may hold the ignore label
+    if labels.shape != inputs.shape:
+        raise ValueError(f"solution must have the puzzle's shape {list(inputs.shape)}, got {list(labels.shape)}")
     batch = inputs.shape[0]
     ids = torch.zeros(batch, dtype=torch.long, device=device)
     y, z = model.initial_carry(batch)

@@ -8,6 +8,7 @@ rejected with the key named, so a typo never silently trains the wrong model.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,18 @@ import yaml
 
 from .errors import ConfigError
 from .task import coerce
+
+
+def check_range(section: str, config: Any, low: float, high: float = math.inf, *keys: str, high_open: bool = False) -> None:
+    """Each ``section.key`` of ``config`` must be a finite number in [low, high] ([low, high)
+    with ``high_open``): a negative learning rate or a NaN trains nonsense without an error."""
+    for key in keys:
+        value = getattr(config, key)
+        inside = math.isfinite(value) and low <= value and (value < high if high_open else value <= high)
+        if not inside:
+            upper = "" if high == math.inf else f", {high:g}{')' if high_open else ']'}"
+            bound = f"at least {low:g}" if not upper else f"in [{low:g}{upper}"
+            raise ConfigError(f"{section}.{key} must be {bound}, got {value!r}")
 
 
 @dataclass
@@ -59,6 +72,10 @@ class ModelConfig:
             raise ConfigError("model.hidden_size must be a multiple of model.num_heads")
         if not 0.0 <= self.halt_exploration_prob <= 1.0:
             raise ConfigError("model.halt_exploration_prob must lie in [0, 1]")
+        check_range("model", self, 0, math.inf, "puzzle_emb_len")
+        check_range("model", self, 1, math.inf, "num_puzzle_identifiers")
+        check_range("model", self, 1e-3, math.inf, "expansion", "rope_theta")
+        check_range("model", self, 0, 1, "rms_norm_eps")
 
 
 @dataclass
@@ -82,7 +99,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     eval_every: int = 5000  # steps between evaluations (0: only at the end)
     eval_examples: int = 0  # evaluate on at most this many test examples (0: all)
-    checkpoint_every: int = 1000  # steps between checkpoints (0: only at the end)
+    checkpoint_every: int = 1000  # steps between checkpoints (0: only at the end); also before each evaluation
     log_every: int = 10
     seed: int = 0
     compile: bool = False  # torch.compile the network
@@ -97,6 +114,10 @@ class TrainConfig:
                 raise ConfigError(f"train.{key} must be at least 1, got {getattr(self, key)}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError("train.ema_decay must lie in [0, 1)")
+        check_range("train", self, 0, math.inf, "lr", "puzzle_emb_lr", "weight_decay", "puzzle_emb_weight_decay", "q_loss_weight",
+                    "lr_warmup_steps", "eval_every", "eval_examples", "checkpoint_every", "log_every", "seed")
+        check_range("train", self, 0, 1, "lr_min_ratio")
+        check_range("train", self, 0, 1, "beta1", "beta2", high_open=True)
 
 
 @dataclass
@@ -112,6 +133,7 @@ class DataConfig:
     def validate(self) -> None:
         if self.workers is not None and self.workers < 0:
             raise ConfigError(f"data.workers must be 0 or more, got {self.workers}")
+        check_range("data", self, 0, math.inf, "seed", "augmentations")
 
 
 @dataclass
@@ -155,14 +177,22 @@ class TRMConfig:
     @classmethod
     def for_sudoku(cls, mixer: str = "mlp_t") -> TRMConfig:
         """The paper's Sudoku-Extreme run: token-mixing MLP (5M), or ``mixer="attention"`` (7M)."""
+        if mixer not in ("mlp_t", "attention"):
+            raise ConfigError(f"mixer must be 'mlp_t' or 'attention', got {mixer!r}")
         overrides = {} if mixer == "mlp_t" else {"mixer": "attention", "pos_encodings": "rope"}
         return cls.for_task("sudoku", "paper", **overrides)
 
     @classmethod
     def for_maze(cls, grid_size: int = 30) -> TRMConfig:
-        """The paper's Maze-Hard run (attention, T=3, n=4) on ``grid_size`` x ``grid_size`` mazes."""
+        """The paper's Maze-Hard run (attention, T=3, n=4) on ``grid_size`` x ``grid_size`` mazes.
+        Off 30x30, the shortest paths must cover the same share of the cells as Maze-Hard's
+        (110 moves of 900 cells)."""
+        paper = cls.for_task("maze", "paper")
         config = cls.for_task("maze", "paper", seq_len=grid_size * grid_size)
-        config.data.options["size"] = grid_size
+        options = config.data.options
+        options["size"] = grid_size
+        if grid_size != paper.data.options["size"]:
+            options["min_path_length"] = max(1, round(options["min_path_length"] * config.model.seq_len / paper.model.seq_len))
         return config
 
     @classmethod
@@ -233,12 +263,16 @@ def config_names(task: Any) -> list[str]:
 
 
 def load_config(task: Any, name: str, overrides: list[str] | None = None) -> TRMConfig:
-    """Resolve ``name`` (a config of ``task`` or a YAML path), apply ``--set`` overrides, fill in
-    the task's vocabulary and sequence length, and validate."""
+    """Resolve ``name`` (a config of ``task``, a Task or its name, or a YAML path), apply
+    ``--set`` overrides, fill in the task's vocabulary and sequence length, and validate."""
+    if isinstance(task, str):
+        from .plugins import get_task
+
+        task = get_task(task)
     path = config_path(task, name)
     try:
         values = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
     config = TRMConfig.from_dict(values, source=str(path))
     if config.task and config.task != task.name:
@@ -246,6 +280,8 @@ def load_config(task: Any, name: str, overrides: list[str] | None = None) -> TRM
     config.task = task.name
     for text in overrides or []:
         set_value(config, *parse_override(text))
+    if config.task != task.name:  # a run's task is the one named on the command line
+        raise ConfigError(f"task cannot be set to '{config.task}' in a config of task '{task.name}'")
     config.model.vocab_size = config.model.vocab_size or task.spec.vocab_size
     config.model.seq_len = config.model.seq_len or task.spec.seq_len
     return config.validate()

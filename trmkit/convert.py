@@ -582,6 +582,8 @@ def convert_official(
                 f"{facts['vocab_size']}; it was trained on another task or encoding"
             )
     _fill_dataset_fields(arch, facts, run_config, checkpoint, task_spec, overrides, notes)
+    if not task:
+        notes.append("no task given: the model names none, so 'trmkit solve' and 'trmkit eval' refuse it; convert with --task NAME to use it there")
 
     config = TRMConfig(task=task or "")
     config.model = official_model_config(arch, source)

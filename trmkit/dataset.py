@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_write
-from .errors import InputError
+from .errors import InputError, PluginError
 from .task import Examples, Task
 
 FORMAT_VERSION = 1
@@ -70,6 +70,10 @@ def build(task: Task, options: Any, seed: int) -> Dataset:
     if overlap and not task.spec.test_shares_groups:
         raise InputError(f"the {task.name} dataset builder put {len(overlap)} puzzle groups in both train and test")
     all_ids = np.concatenate([examples.puzzle_identifiers for examples in splits.values()])
+    for name, examples in splits.items():  # what load() would refuse, caught before it is saved
+        problem = _array_problem(examples, seq_len, task.spec.vocab_size, int(all_ids.max(initial=0)) + 1, len(examples))
+        if problem:
+            raise PluginError(f"the {task.name} dataset builder of plugin {task.plugin} returned a {name} split with {problem}; this is a bug of that plugin")
     manifest = {
         "format_version": FORMAT_VERSION,
         "task": task.name,
@@ -164,18 +168,23 @@ def _check_arrays(path: Path, examples: Examples, manifest: dict[str, Any], spli
         count = int(manifest["counts"][split])
     except (KeyError, TypeError, ValueError):
         raise InputError(f"{path.parent / 'manifest.json'}: damaged (no seq_len, vocab_size, num_puzzle_identifiers or count of {split})") from None
-    rows = len(examples.inputs)
-    problem = ""
-    if examples.inputs.ndim != 2 or examples.inputs.shape != examples.labels.shape or examples.inputs.shape[1] != seq_len:
-        problem = f"inputs {examples.inputs.shape} and labels {examples.labels.shape} are not [N, {seq_len}]"
-    elif rows != count or examples.groups.shape != (rows,) or examples.puzzle_identifiers.shape != (rows,):
-        problem = f"{rows} inputs, {len(examples.groups)} groups and {len(examples.puzzle_identifiers)} identifiers; the manifest counts {count}"
-    elif rows and (min(examples.inputs.min(), examples.labels.min()) < 0 or max(examples.inputs.max(), examples.labels.max()) >= vocab):
-        problem = f"tokens outside the vocabulary of {vocab}"
-    elif rows and not 0 <= examples.puzzle_identifiers.min() <= examples.puzzle_identifiers.max() < identifiers:
-        problem = f"puzzle identifiers outside [0, {identifiers})"
+    problem = _array_problem(examples, seq_len, vocab, identifiers, count)
     if problem:
         raise InputError(f"{path}: does not match the manifest: {problem}")
+
+
+def _array_problem(examples: Examples, seq_len: int, vocab: int, identifiers: int, count: int) -> str:
+    """What is wrong with a split's arrays for the given shape, counts and ranges ("" if nothing)."""
+    rows = len(examples.inputs)
+    if examples.inputs.ndim != 2 or examples.inputs.shape != examples.labels.shape or examples.inputs.shape[1] != seq_len:
+        return f"inputs {examples.inputs.shape} and labels {examples.labels.shape} are not [N, {seq_len}]"
+    if rows != count or examples.groups.shape != (rows,) or examples.puzzle_identifiers.shape != (rows,):
+        return f"{rows} inputs, {len(examples.groups)} groups and {len(examples.puzzle_identifiers)} identifiers; the manifest counts {count}"
+    if rows and (min(examples.inputs.min(), examples.labels.min()) < 0 or max(examples.inputs.max(), examples.labels.max()) >= vocab):
+        return f"tokens outside the vocabulary of {vocab}"
+    if rows and not 0 <= examples.puzzle_identifiers.min() <= examples.puzzle_identifiers.max() < identifiers:
+        return f"puzzle identifiers outside [0, {identifiers})"
+    return ""
 
 
 def _sha256(path: Path) -> str:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from .config import ModelConfig
+from .config import ModelConfig, TRMConfig
 from .layers import Block, RotaryEmbedding, lecun_linear, truncated_normal_
 
 
@@ -55,6 +56,12 @@ class TRM(nn.Module):
         super().__init__()
         config.validate()
         self.config = config
+        #: The whole config of the run the weights come from (its task, training and data
+        #: settings), when loaded by :meth:`from_pretrained`; :meth:`save_pretrained` writes it.
+        self.run_config: TRMConfig | None = None
+        #: What :meth:`solve` halts on by default: q_halt above it (a bundled model's card may
+        #: carry a tuned one; 0 is the paper's rule).
+        self.halt_threshold = 0.0
         width = config.hidden_size
         self.prefix_len = config.puzzle_emb_len
         length = config.seq_len + self.prefix_len
@@ -146,11 +153,26 @@ class TRM(nn.Module):
         """Trainable parameters; like the paper's counts, excludes the puzzle-embedding table."""
         return sum(p.numel() for p in self.parameters())
 
-    def solve(self, puzzle: Any, max_steps: int | None = None, halt: str = "adaptive", return_trajectory: bool = False) -> dict[str, Any]:
-        """Answer puzzles (token ids [B, seq_len] or [seq_len]); see :func:`trmkit.act.solve`."""
+    def solve(
+        self,
+        puzzle: Any,
+        max_steps: int | None = None,
+        halt: str = "adaptive",
+        return_trajectory: bool = False,
+        *,
+        puzzle_identifiers: Any = None,
+        threshold: float | None = None,
+        batch_size: int = 0,
+    ) -> dict[str, Any]:
+        """Answer puzzles (token ids [B, seq_len] or [seq_len]); see :func:`trmkit.act.solve`.
+        ``threshold`` defaults to :attr:`halt_threshold`, so a bundled model halts where its
+        card says it answers as well as with every step."""
         from .act import solve
 
-        return solve(self, puzzle, max_steps=max_steps, halt=halt, return_trajectory=return_trajectory)
+        return solve(
+            self, puzzle, puzzle_identifiers, max_steps=max_steps, halt=halt, return_trajectory=return_trajectory,
+            threshold=self.halt_threshold if threshold is None else threshold, batch_size=batch_size,
+        )
 
     def train_step(self, puzzle: torch.Tensor, solution: torch.Tensor, max_steps: int = 16, loss: str = "stablemax", q_loss_weight: float = 0.5) -> dict[str, Any]:
         """Deep supervision on one batch: up to ``max_steps`` supervision steps, halting learned.
@@ -166,8 +188,27 @@ class TRM(nn.Module):
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> TRM:
-        """Load weights saved by trmkit (a checkpoint directory, a run directory, or a
-        ``.safetensors`` file). Never unpickles anything."""
+        """Load weights saved by trmkit (a checkpoint directory, a run directory, a model folder
+        or a ``.safetensors`` file), with the run's config and, for a bundled model, its tuned
+        halting threshold. Never unpickles anything."""
         from .checkpoint import load_model
+        from .models import tuned_threshold
 
-        return load_model(path, device=device).model
+        loaded = load_model(path, device=device)
+        loaded.model.run_config = loaded.config
+        loaded.model.halt_threshold = tuned_threshold(loaded.path)
+        return loaded.model
+
+    def save_pretrained(self, directory: str | os.PathLike, config: TRMConfig | None = None) -> Path:
+        """Write ``directory/model.safetensors`` (atomically), which :meth:`from_pretrained` and
+        ``trmkit solve/eval --model`` load. ``config`` is the run config to record with the
+        weights (the task it is for, its training and data settings); by default the one the
+        model was loaded with. Returns ``directory``."""
+        from .checkpoint import save_model
+
+        config = config if config is not None else self.run_config
+        if config is None:
+            raise ValueError("say which run config the model belongs to (its task): save_pretrained(directory, config=TRMConfig.for_task(...))")
+        if config.model != self.config:
+            raise ValueError("config.model differs from the model's own config; pass the config the model was built from")
+        return save_model(directory, self.state_dict(), config)

@@ -104,6 +104,17 @@ def read_card(folder: Path) -> dict[str, Any]:
     return card
 
 
+def tuned_threshold(path: str | Path) -> float:
+    """The adaptive-halting threshold tuned for the model at ``path`` (a model folder or its
+    file): its card's ``halt_threshold`` when a card lies beside it, else 0, the paper's rule.
+    So a bundled model halts the same way named by path, by name, or loaded from Python."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    if not (folder / CARD_FILE).is_file():
+        return 0.0
+    return float(read_card(folder).get("halt_threshold", 0.0))
+
+
 def bundled_models(task: Task) -> list[BundledModel]:
     """The models ``task``'s plugin ships, default first, then by name (none: empty list)."""
     root = task.spec.models_dir

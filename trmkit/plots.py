@@ -59,17 +59,22 @@ def read_metrics(run_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, An
         raise InputError(f"{run_dir}: no {METRICS_FILE} there (is it a run directory of 'trmkit train'?)")
     steps, evaluations = [], []
     with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                raise InputError(f"{path}:{number}: not a JSON line") from None
-            if isinstance(record.get("eval"), dict):
-                evaluations.append({"step": record.get("step"), **record["eval"]})
-            elif "step" in record:
-                steps.append(record)
+        lines = handle.readlines()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines) and not line.endswith("\n"):
+                break  # a line cut short by a crash mid-write: the records before it stand
+            raise InputError(f"{path}:{number}: not a JSON line") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{path}:{number}: not a JSON object")
+        if isinstance(record.get("eval"), dict):
+            evaluations.append({"step": record.get("step"), **record["eval"]})
+        elif "step" in record:
+            steps.append(record)
     if not steps:
         raise InputError(f"{path}: no training steps logged yet")
     return steps, evaluations

@@ -9,9 +9,11 @@ plugins by entry-point or distribution name.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import re
+import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable, Iterable
@@ -62,6 +64,7 @@ class Registry:
         self.plugins: list[PluginInfo] = []
         self.tasks: dict[str, TaskEntry] = {}
         self._info_by_object: dict[int, PluginInfo] = {}
+        self._info_by_package: dict[str, PluginInfo] = {}  # a plugin module's top-level package
 
     # -- loading -----------------------------------------------------------------------------
     def add(self, name: str, distribution: str, version: str, load: Callable[[], Any]) -> PluginInfo:
@@ -82,7 +85,17 @@ class Registry:
             info.fail(f"failed to load: {describe(exc)}")
             return info
         self._info_by_object[id(plugin)] = info
-        info.hooks = sorted(impl.name for impl in self.manager.get_hookcallers(plugin) or [])
+        callers = self.manager.get_hookcallers(plugin) or []
+        info.hooks = sorted(caller.name for caller in callers)
+        unknown = [caller.name for caller in callers if not caller.has_spec()]
+        if unknown:  # a misspelt hook would otherwise be a role silently missing
+            known = [name for name in dir(hookspecs) if name.startswith("trmkit_")]
+            guess = difflib.get_close_matches(unknown[0], known, n=1)
+            info.fail(f"implements {unknown[0]}, which is not a trmkit hook" + (f" (did you mean {guess[0]}?)" if guess else ""))
+            return info
+        module = getattr(plugin, "__name__", None)
+        if isinstance(module, str):
+            self._info_by_package[module.partition(".")[0]] = info
         self._declare_tasks(plugin, info)
         return info
 
@@ -133,6 +146,20 @@ class Registry:
                 entry_point.load,
             )
         return self
+
+    def plugin_at_fault(self, error: BaseException) -> PluginInfo | None:
+        """The plugin whose code raised ``error``, if a plugin's: going out from where it was
+        raised, past library code (numpy, say), the first frame that is a plugin's or trmkit's
+        own decides. So a validator or builder that raises is named as its plugin's bug, while
+        an error trmkit's code raises is not blamed on the plugin that called it."""
+        frames = list(traceback.walk_tb(error.__traceback__))
+        for frame, _ in reversed(frames):
+            package = str(frame.f_globals.get("__name__", "")).partition(".")[0]
+            if package == "trmkit":
+                return None
+            if package in self._info_by_package:
+                return self._info_by_package[package]
+        return None
 
     # -- using -------------------------------------------------------------------------------
     def task_names(self) -> list[str]:

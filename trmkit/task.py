@@ -80,7 +80,11 @@ class Transform(Protocol):
 
 @runtime_checkable
 class Tokenizer(Protocol):
-    """Turns the task's grids into token ids and back, exactly (a round trip is the identity)."""
+    """Turns the task's grids into token ids and back, exactly (a round trip is the identity).
+
+    It may also offer ``encode_for(grid, seq_len)``: the grid laid out for a model reading
+    ``seq_len`` tokens, when the task's builder can make shorter sequences than its largest.
+    """
 
     def encode(self, grid: Any) -> np.ndarray: ...
 
@@ -337,7 +341,9 @@ def coerce(value: Any, annotation: Any, what: str) -> Any:
                 if value.lower() in ("0", "false", "no", "off"):
                     return False
                 raise ValueError(value)
-            return bool(value)
+            if value in (0, 1):  # True, False, 0 and 1; "ema=2" or "ema=0.5" is a mistake
+                return bool(value)
+            raise ValueError(value)
         if kind in ("int", "float") and isinstance(value, bool):
             raise ValueError(value)  # bool is an int to Python, but "steps=true" is a mistake
         if kind == "int":

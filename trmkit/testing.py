@@ -33,8 +33,10 @@ which property broke, on which example, and how.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
@@ -61,9 +63,30 @@ __all__ = [
 ]
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
 def _fail(message: str) -> None:
     # An explicit raise, not ``assert``: the contract must hold under ``python -O`` too.
     raise AssertionError(message)
+
+
+def _plugin_code(check: F) -> F:
+    """Make ``check`` fail as the contract does, with an AssertionError naming the property and
+    the example, when the plugin code it calls raises (the plugin's exception chained to it)."""
+    signature = inspect.signature(check)
+
+    @functools.wraps(check)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return check(*args, **kwargs)
+        except AssertionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any exception is the failure being reported
+            arguments = signature.bind(*args, **kwargs).arguments
+            raise AssertionError(f"{arguments['task'].name}: {check.__name__} on {arguments['where']}: the plugin raised {type(exc).__name__}: {exc}") from exc
+
+    return checked  # type: ignore[return-value]
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -107,6 +130,7 @@ def check_examples(task: Task, dataset: Dataset) -> None:
                 )
 
 
+@_plugin_code
 def check_tokenizer_round_trip(task: Task, tokens: np.ndarray, where: str) -> None:
     """``encode(decode(tokens)) == tokens``: the tokenizer loses nothing the engine trains on."""
     again = np.asarray(task.tokenizer.encode(task.tokenizer.decode(tokens)))
@@ -114,6 +138,7 @@ def check_tokenizer_round_trip(task: Task, tokens: np.ndarray, where: str) -> No
         _fail(f"{task.name}: tokenizer.encode(tokenizer.decode(x)) != x for {where}: {_difference(tokens, again)}")
 
 
+@_plugin_code
 def check_transform_inverts(task: Task, tokens: np.ndarray, seed: int, group: int, index: int, where: str) -> None:
     """Augmentation ``index`` of ``group`` is the same on every call, applies to a batch as to
     each row, and is undone by ``invert`` (``tokens`` is [2, seq_len]: an input and its label)."""
@@ -147,6 +172,7 @@ def _verdict(task: Task, puzzle: Puzzle, answer: Any) -> Verdict:
     return verdict
 
 
+@_plugin_code
 def check_jitters(task: Task, inputs: np.ndarray, labels: np.ndarray, seed: int, where: str) -> None:
     """Each of the task's jitters returns an input and a label of the example's shape, made of
     the task's token ids, and the same ones again from a generator in the same state."""
@@ -163,6 +189,7 @@ def check_jitters(task: Task, inputs: np.ndarray, labels: np.ndarray, seed: int,
                 _fail(f"{task.name}: jitter '{jitter.name}' gave two results for the {name} of {where} from one generator state (seed {seed}): {_difference(got, repeat)}")
 
 
+@_plugin_code
 def check_validator_accepts(
     task: Task, inputs: np.ndarray, labels: np.ndarray, where: str, with_reference: bool = False
 ) -> None:
@@ -172,6 +199,7 @@ def check_validator_accepts(
         _fail(f"{task.name}: the validators reject the label of {where} as an answer to its input: {verdict.reason}")
 
 
+@_plugin_code
 def check_validator_rejects(
     task: Task, inputs: np.ndarray, labels: np.ndarray, position: int, token: int, where: str,
     with_reference: bool = False,
@@ -189,6 +217,7 @@ def check_validator_rejects(
         _fail(f"{task.name}: a validator rejected a changed answer of {where} without a reason")
 
 
+@_plugin_code
 def check_decoder_matches_tokenizer(task: Task, inputs: np.ndarray, labels: np.ndarray, where: str) -> None:
     """``decoder.decode(labels)`` is the answer ``tokenizer.decode(labels)`` gives."""
     puzzle = Puzzle(question=task.tokenizer.decode(inputs), source=where)
@@ -220,6 +249,7 @@ def check_decoder_survives(task: Task, inputs: np.ndarray, predicted: np.ndarray
         _fail(f"{task.name}: a validator returned {type(verdict).__name__}, not a trmkit.Verdict")
 
 
+@_plugin_code
 def check_render_parses_back(task: Task, grid: Any, where: str) -> None:
     """The decoder's plain text is read back by the task's parser as the same grid (so that
     ``trmkit solve`` output can be piped into ``trmkit check``); the colour form is text too."""

@@ -46,18 +46,19 @@ METRICS_FILE = "metrics.jsonl"
 
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` picks CUDA, then MPS, then CPU; anything else is passed to torch."""
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return torch.device("mps" if mps else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError as exc:
         raise TrmkitError(f"unknown device '{name}' ({exc})") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise TrmkitError(f"device '{name}' asked for, but this torch sees no CUDA device")
+    if device.type == "mps" and not mps:
+        raise TrmkitError(f"device '{name}' asked for, but this torch sees no MPS (Apple GPU) device")
     return device
 
 
@@ -276,7 +277,7 @@ def train(
 
     ``on_step`` sees every step's own metrics; ``on_log`` each record written to ``metrics.jsonl``.
     Logs every ``log_every`` steps, evaluates every ``eval_every`` and at the end, checkpoints
-    every ``checkpoint_every`` and at the end (or when ``should_stop`` says so).
+    every ``checkpoint_every``, before each evaluation and when ``should_stop`` says so.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -313,13 +314,16 @@ def train(
             if on_step:
                 on_step(metrics)
             stop = distributed.any_rank(should_stop())  # a signal may reach the ranks at different steps
-            if (train_config.eval_every and trainer.step % train_config.eval_every == 0) or last:
+            evaluating = (train_config.eval_every and trainer.step % train_config.eval_every == 0) or last
+            # A checkpoint before each evaluation too: evaluating runs plugin code (the decoder,
+            # the validators), and an exception there must not cost the steps trained.
+            if (train_config.checkpoint_every and trainer.step % train_config.checkpoint_every == 0) or evaluating or stop:
+                trainer.save()
+            if evaluating:
                 results = {"step": trainer.step, "eval": trainer.evaluate()}
                 write(results)
                 if on_eval:
                     on_eval(results)
-            if (train_config.checkpoint_every and trainer.step % train_config.checkpoint_every == 0) or last or stop:
-                trainer.save()
             if stop:
                 break
     return trainer

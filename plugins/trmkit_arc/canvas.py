@@ -64,7 +64,8 @@ def encode(grid: np.ndarray, side: int = MAX_SIZE, at: tuple[int, int] = (0, 0))
     height, width = grid.shape
     top, left = at
     if not (0 <= top and 0 <= left and top + height <= side and left + width <= side):
-        raise InputError(f"a {height}x{width} grid at row {top}, column {left} does not fit a {side}x{side} canvas")
+        place = f" at row {top}, column {left}" if at != (0, 0) else ""
+        raise InputError(f"a {height}x{width} grid{place} does not fit a {side}x{side} canvas")
     canvas = np.full((side, side), PAD, dtype=np.int64)
     bottom, right = top + height, left + width
     canvas[top:bottom, left:right] = grid.astype(np.int64) + COLOUR_OFFSET
@@ -114,6 +115,13 @@ class Tokenizer:
 
     def encode(self, grid: np.ndarray) -> np.ndarray:
         return encode(grid)
+
+    def encode_for(self, grid: np.ndarray, seq_len: int) -> np.ndarray:
+        """``grid`` on the canvas of a model that reads ``seq_len`` tokens: the canvas its data
+        was built on (the builder's ``canvas`` option), which may be smaller than 30x30, so a
+        puzzle the data lacks is laid out as training laid out its grids. InputError, naming
+        both sizes, when the grid does not fit that canvas."""
+        return encode(grid, side_of(seq_len))
 
     def decode(self, tokens: np.ndarray) -> np.ndarray:
         tokens = np.asarray(tokens).reshape(-1)

@@ -100,7 +100,10 @@ def _parse_grids(text: str, source: str) -> list[Puzzle]:
         raise InputError(f"{source}: no puzzles found (only comments and separator lines)")
     where = [f"{source}:{line}" for line in starts]
     questions = grids.strings_to_grids(strings, CHARMAP, (SIZE, SIZE), where=where.__getitem__, allowed=ALLOWED)
-    _check_givens(questions, where)
+    # A grid with blanks is a puzzle, refused when its givens contradict each other; a full one
+    # may be an answer ('trmkit check' reads answers with this parser), which the rules judge.
+    puzzles = np.flatnonzero((questions == 0).any(axis=(1, 2)))
+    _check_givens(questions[puzzles], [where[i] for i in puzzles])
     return [Puzzle(question, None, place) for question, place in zip(questions, where)]
 
 

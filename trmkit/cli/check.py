@@ -21,13 +21,15 @@ def check(ctx: click.Context, task_name: str, puzzle_path: str, solution_path: s
 
     PUZZLES and SOLUTIONS are files in any of the task's formats ('-' reads stdin). Both are read with the task's parser and paired in order, so they must hold the same
     number of grids. A solution file whose lines carry a puzzle and its solution (CSV) is read
-    for the solution. Prints one verdict per pair on stdout: 'ok' or 'invalid: <reason>'. Exits 0
+    for the solution; so is the output of 'trmkit solve' (its '# puzzle: verdict' lines are
+    passed over). Prints one verdict per pair on stdout: 'ok' or 'invalid: <reason>'. Exits 0
     when every solution is valid and 1 otherwise.
 
     \b
     Examples:
       trmkit check sudoku puzzles.txt solutions.txt
       trmkit check sudoku puzzles.txt - < solutions.txt
+      trmkit solve sudoku puzzles.txt | trmkit check sudoku puzzles.txt -
       trmkit check sudoku puzzles.txt solutions.txt --json
     """
     if puzzle_path == "-" and solution_path == "-":
@@ -36,7 +38,7 @@ def check(ctx: click.Context, task_name: str, puzzle_path: str, solution_path: s
     if not task.validators:
         raise PluginError(f"task '{task.name}' has no validator installed, so nothing can be checked")
     puzzles = read_puzzles(task, puzzle_path)
-    solutions = read_puzzles(task, solution_path)
+    solutions = read_puzzles(task, solution_path, answers=True)
     if len(puzzles) != len(solutions):
         raise InputError(
             f"{puzzle_path} holds {len(puzzles)} puzzles but {solution_path} holds {len(solutions)} "

@@ -5,8 +5,10 @@ Conventions the commands follow, so that trmkit composes in pipes:
 - results (verdicts, solutions, summaries, ``--json``) go to stdout with :func:`click.echo`;
 - logs, progress, and tables and grids for people go to :data:`stderr` (a rich Console);
 - a :class:`trmkit.TrmkitError` becomes ``Error: <one line>`` on stderr and its ``exit_code``
-  (2 for configuration and unknown-task errors, 1 otherwise); any other exception becomes one
-  ``Error: internal error: ...`` line (exit 1) unless ``--debug`` asks for the traceback.
+  (2 for configuration and unknown-task errors, 1 otherwise); so does a failure to read or
+  write a file (``Error: PATH: reason``) or to get memory; any other exception becomes one
+  ``Error: internal error: ...`` line (exit 1; ``Error: plugin 'NAME' ... failed: ...`` when a
+  plugin's code raised it) unless ``--debug`` asks for the traceback.
 
 Nothing here imports torch: ``trmkit --help``, ``tasks`` and ``plugins`` must stay fast.
 """
@@ -72,13 +74,30 @@ def reported_errors(debug: bool = False) -> Iterator[None]:
         if debug:
             traceback.print_exc()
         raise CommandError(str(exc) or type(exc).__name__, exc.exit_code) from exc
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        if not exc.filename:
+            raise CommandError(f"internal error: {type(exc).__name__}: {exc}") from exc
+        raise CommandError(f"{exc.filename}: {exc.strerror or exc}") from exc  # e.g. an --out nobody can write
+    except MemoryError as exc:
+        if debug:
+            traceback.print_exc()
+        raise CommandError("out of memory; ask for less (fewer examples, a smaller batch)") from exc
     except Exception as exc:
         if debug:
             traceback.print_exc()
-            raise CommandError(f"internal error: {type(exc).__name__}: {exc}") from exc
-        raise CommandError(
-            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
-        ) from exc
+        culprit = _plugin_at_fault(exc)
+        what = f"plugin '{culprit.name}' ({culprit.distribution}) failed" if culprit else "internal error"
+        message = f"{what}: {type(exc).__name__}: {exc}" + ("; this is a bug of that plugin" if culprit else "")
+        raise CommandError(message + ("" if debug else " (rerun with --debug for the traceback)")) from exc
+
+
+def _plugin_at_fault(error: Exception) -> plugins.PluginInfo | None:
+    try:
+        return plugins.registry().plugin_at_fault(error)
+    except Exception:  # noqa: BLE001 - the registry itself may be what failed
+        return None
 
 
 def load_task(name: str) -> Task:
@@ -122,14 +141,30 @@ def read_text(path: str | Path, limit: int | None = None) -> tuple[str, str]:
     return data.decode("utf-8-sig", errors="replace"), source
 
 
-def read_puzzles(task: Task, path: str | Path, limit: int | None = None) -> list[Puzzle]:
+#: The lines ``trmkit solve`` writes around its answers for people: ``# SOURCE: verdict``, and
+#: ``## step N: ...``, ``## attempt N: ...`` or ``## answer`` above a grid. ``check`` passes over
+#: them, so that ``trmkit solve TASK p.txt | trmkit check TASK p.txt -`` works whatever a task's
+#: parser makes of '#' (no grid row of ours holds '# ' and then ': ').
+ANNOTATION = re.compile(r"# \S.*: .*|## (?:(?:step|attempt) \d+: .*|answer)")
+
+
+def without_annotations(text: str) -> str:
+    """``text`` with :data:`ANNOTATION` lines left blank (so line numbers in errors still hold)."""
+    return "".join(
+        line[len(line.rstrip("\r\n")):] if ANNOTATION.fullmatch(line.rstrip("\r\n")) else line
+        for line in text.splitlines(keepends=True)
+    )
+
+
+def read_puzzles(task: Task, path: str | Path, limit: int | None = None, answers: bool = False) -> list[Puzzle]:
     """Every puzzle in ``path`` (``-`` is stdin), parsed by the task's parser.
 
     An empty file is an error: a command given no puzzles has nothing to do, and saying so is
-    clearer than printing nothing.
+    clearer than printing nothing. ``answers``: the file may be ``trmkit solve``'s output, whose
+    :data:`ANNOTATION` lines are passed over.
     """
     text, source = read_text(path, limit)
-    return parse_puzzles(task, text, source)
+    return parse_puzzles(task, without_annotations(text) if answers else text, source)
 
 
 def parse_puzzles(task: Task, text: str, source: str) -> list[Puzzle]:
@@ -223,9 +258,11 @@ def parse_sets(items: Iterable[str]) -> dict[str, Any]:
     return dict(parse_override(item) for item in items)
 
 
-def emit_json(data: Any) -> None:
-    """Write ``data`` as indented JSON on stdout (numpy scalars and arrays become plain JSON)."""
-    click.echo(json.dumps(data, indent=2, default=_json_default))
+def emit_json(data: Any, line: bool = False) -> None:
+    """Write ``data`` as indented JSON on stdout (numpy scalars and arrays become plain JSON);
+    ``line``: as one compact line, for output that is a stream of JSON Lines."""
+    layout: dict[str, Any] = {"separators": (",", ":")} if line else {"indent": 2}
+    click.echo(json.dumps(data, default=_json_default, **layout))
 
 
 def _json_default(value: Any) -> Any:

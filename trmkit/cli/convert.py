@@ -26,7 +26,7 @@ def convert() -> None:
 @convert.command("official")
 @click.argument("checkpoint", type=click.Path(path_type=Path))
 @click.option("--out", "-o", "out", required=True, type=click.Path(path_type=Path), help="Checkpoint folder to write.")
-@click.option("--task", "task_name", default=None, metavar="NAME", help="The trmkit task the model is for (its vocabulary must match).")
+@click.option("--task", "task_name", default=None, metavar="NAME", help="The trmkit task the model is for (its vocabulary must match); 'trmkit solve' and 'eval' use only models that name their task.")
 @click.option(
     "--config", "config_path", default=None, type=click.Path(path_type=Path), metavar="PATH",
     help="The run's all_config.yaml [default: the one beside CHECKPOINT].",

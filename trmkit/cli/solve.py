@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import click
 import numpy as np
+from rich.markup import escape
 
 from ..errors import InputError
 from ..task import Puzzle, Task
-from .common import emit_json, json_option, load_task, read_puzzle_batch, stderr, task_argument
+from .common import emit_json, json_option, load_task, one_line, parse_puzzles, read_puzzle_batch, stderr, task_argument
 from .train import DEVICE_HELP
 from ..voting import supports_voting
-from .voting import submission_option, versions_option, voted_eval, voted_solve
+from .voting import encode_for_model, submission_option, versions_option, voted_eval, voted_solve
 
 BATCH = 256
 
@@ -66,12 +67,12 @@ def load_for(task: Task, model_path: str | None, device: str, halt: str = "all",
     (with ``halt``, the halting protocol the command uses). Also the adaptive-halting threshold
     to use: ``threshold`` when given, else a bundled model's tuned one (0 when it has none)."""
     from ..checkpoint import load_model
-    from ..models import find_model
+    from ..models import find_model, tuned_threshold
     from ..train import resolve_device
 
     path, bundled = find_model(task, model_path)
     if threshold is None:
-        threshold = bundled.halt_threshold if bundled is not None else 0.0
+        threshold = tuned_threshold(path)
     if bundled is not None:
         protocol = f"adaptive halting, q_halt > {threshold:g}" if halt == "adaptive" else "all steps"
         stderr.print(f"model: {task.name} '{bundled.name}' (bundled, {bundled.card['steps']} training steps); measured held-out exact accuracy ({protocol}): {bundled.accuracy_line(halt)}")
@@ -79,13 +80,7 @@ def load_for(task: Task, model_path: str | None, device: str, halt: str = "all",
 
 
 def encode(task: Task, puzzles: list[Puzzle], seq_len: int) -> np.ndarray:
-    rows = []
-    for puzzle in puzzles:
-        tokens = np.asarray(task.tokenizer.encode(puzzle.question)).reshape(-1)
-        if tokens.shape[0] != seq_len:
-            raise InputError(f"{puzzle.source}: the puzzle has {tokens.shape[0]} tokens; this model reads {seq_len}")
-        rows.append(tokens)
-    return np.stack(rows)
+    return np.stack([encode_for_model(task, puzzle, seq_len) for puzzle in puzzles])
 
 
 def solve_all(task: Task, loaded: Any, puzzles: list[Puzzle], halt: str, max_steps: int | None, trajectory: bool, threshold: float = 0.0) -> list[dict[str, Any]]:
@@ -150,28 +145,63 @@ def record_json(task: Task, record: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def interactive_puzzles(task: Task):
-    """Puzzles typed (or piped) one after another: lines are gathered until they parse; an
-    empty line ends a puzzle that does not, and its error is shown. Puzzles are numbered by
-    attempt (``<stdin #3>``), so an error and an answer can be told apart."""
+#: The most lines of a tail that ``--interactive`` tries as a puzzle of its own after lines that
+#: do not parse: more than any bundled task's grid spans (a printed Sudoku, a 30x30 maze), and a
+#: bound on the parses each typed line costs.
+TAIL_LINES = 64
+
+
+def interactive_puzzles(task: Task) -> Iterator[Puzzle | InputError]:
+    """Puzzles typed (or piped) one after another, with the error of each bad input in its place.
+
+    Lines are gathered until they parse, so a grid of many lines can be typed line by line. When
+    they do not, the longest tail of them that parses (the line just typed, say; the longest, so
+    that a comment or CSV header stays with its puzzle) is the next puzzle and the lines before
+    it are reported, so that a bad line never swallows the puzzles after it. An empty line, or
+    the end of input, reports the lines that do not parse. Inputs are numbered by attempt
+    (``<stdin #3>``), so an error and an answer can be told apart.
+    """
     buffer: list[str] = []
+    errors: list[InputError] = []  # errors[i]: why buffer[: i + 1] does not parse
     attempt = 1
-    stderr.print(f"enter {task.name} puzzles ({'; '.join(task.spec.formats)}); Ctrl-D ends")
+    stderr.print(f"enter {task.name} puzzles ({'; '.join(task.spec.formats)}); Ctrl-D ends", soft_wrap=True)
     for line in sys.stdin:
         if line.strip():
             buffer.append(line)
-        if not buffer:
+            try:
+                puzzles = parse_puzzles(task, "".join(buffer), f"<stdin #{attempt}>")
+            except InputError as exc:
+                errors.append(exc)
+                start, puzzles = parsing_tail(task, buffer, f"<stdin #{attempt + 1}>")
+                if not puzzles:
+                    continue  # perhaps not complete yet: wait for more lines
+                yield errors[start - 1]
+                attempt += 1
+            yield from puzzles
+        elif buffer:
+            yield errors[-1]
+        else:
             continue
-        try:
-            puzzles = task.spec.parse("".join(buffer), f"<stdin #{attempt}>")
-        except InputError as exc:
-            if line.strip():  # maybe not complete yet: wait for more lines
-                continue
-            stderr.print(f"[red]Error:[/] {exc}")
-            puzzles = []
-        buffer = []
+        buffer, errors = [], []
         attempt += 1
-        yield from puzzles
+    if buffer:
+        yield errors[-1]
+
+
+def parsing_tail(task: Task, lines: list[str], source: str) -> tuple[int, list[Puzzle]]:
+    """Where the longest tail of ``lines`` that parses (not all of them, at most
+    :data:`TAIL_LINES`) starts, and its puzzles; no puzzles when none parses."""
+    for start in range(max(1, len(lines) - TAIL_LINES), len(lines)):
+        try:
+            return start, parse_puzzles(task, "".join(lines[start:]), source)
+        except InputError:
+            continue
+    return len(lines), []
+
+
+def report_input_error(error: InputError) -> None:
+    """One ``Error:`` line on stderr for a bad input that ``--interactive`` passes over."""
+    stderr.print(f"[red]Error:[/] {escape(one_line(str(error)))}", soft_wrap=True)
 
 
 @click.command("solve")
@@ -182,7 +212,7 @@ def interactive_puzzles(task: Task):
 @threshold_option
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Supervision steps at most [default: the model's N_sup].")
 @click.option("--trajectory", is_flag=True, help="Show the answer after every supervision step.")
-@click.option("--interactive", "-i", is_flag=True, help="Read puzzles from stdin one after another and answer each at once.")
+@click.option("--interactive", "-i", is_flag=True, help="Read puzzles from stdin one after another and answer each at once; with --json, one compact JSON object per answer and line (JSON Lines).")
 @click.option("--png", "png", type=click.Path(path_type=Path), default=None, help="Draw each puzzle's answer at every supervision step (changed cells marked, confidence per step) to this PNG (NAME-2.png, ... for further puzzles); needs 'trmkit[plot]'.")
 @versions_option
 @device_option
@@ -192,7 +222,8 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: str | Non
 
     Each answer is printed as the task renders it, with the task's own verdict on it, the
     model's confidence (sigmoid of its halting logit) and the supervision steps it took. The
-    exit status is 0 when every answer is valid and 1 otherwise.
+    exit status is 0 when every answer is valid and 1 otherwise (also when --interactive met
+    input it could not read: it reports that on stderr and goes on).
 
     \b
     Examples:
@@ -205,6 +236,8 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: str | Non
     task = load_task(task_name)
     if not interactive and puzzle_file is None:
         raise click.UsageError("give a PUZZLE file (or - for stdin), or --interactive")
+    if interactive and puzzle_file is not None:  # it would be ignored
+        raise click.UsageError(f"--interactive reads puzzles from stdin; give no PUZZLE with it ('{puzzle_file}')")
     if png is not None:
         if interactive:
             raise click.UsageError("--png draws the puzzles of a file; it does not go with --interactive")
@@ -214,12 +247,20 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: str | Non
     loaded, halt_threshold = load_for(task, model_path, device, halt, halt_threshold)
     color = sys.stdout.isatty()
     if interactive:
-        all_valid = True
-        for puzzle in interactive_puzzles(task):
-            record = solve_all(task, loaded, [puzzle], halt, max_steps, trajectory, halt_threshold)[0]
-            all_valid &= record["valid"]
-            emit_json(record_json(task, record)) if as_json else show(task, record, color)
-        sys.exit(0 if all_valid else 1)
+        all_good = True
+        for item in interactive_puzzles(task):
+            if isinstance(item, Puzzle):
+                try:
+                    record = solve_all(task, loaded, [item], halt, max_steps, trajectory, halt_threshold)[0]
+                except InputError as exc:  # e.g. a puzzle of another size than the model reads
+                    item = exc
+            if isinstance(item, InputError):
+                report_input_error(item)
+                all_good = False
+                continue
+            all_good &= bool(record["valid"])
+            emit_json(record_json(task, record), line=True) if as_json else show(task, record, color)
+        sys.exit(0 if all_good else 1)
     puzzles, unreadable = read_puzzle_batch(task, puzzle_file)
     for problem in unreadable:  # the good puzzles are still solved
         stderr.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)

@@ -141,9 +141,13 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
 
     check_available(log_to)
     task = load_task(task_name)
+    overrides = list(sets) + ([f"train.steps={steps}"] if steps else []) + ([f"train.seed={seed}"] if seed is not None else [])
     if nproc is not None and nproc > 1:
         if distributed.launched_by_torchrun():
             raise click.UsageError("--nproc starts torchrun itself; leave it out when launching with torchrun")
+        # A config that cannot run is one line now, not one per process and torchrun's traceback.
+        config = configuration.load_config(task, config_name or default_config_name(resolve_device(device)), overrides)
+        distributed.local_batch_size(config.train.batch_size, nproc)
         argv = torchrun_argv(click.get_current_context(), nproc)
         stderr.print(f"starting: {shlex.join(argv)}", markup=False, highlight=False, soft_wrap=True)
         sys.stdout.flush()
@@ -155,7 +159,6 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
     name = config_name or default_config_name(torch_device)
     if config_name is None:
         stderr.print(f"config: '{name}' (default on {torch_device.type}; choose with --config)")
-    overrides = list(sets) + ([f"train.steps={steps}"] if steps else []) + ([f"train.seed={seed}"] if seed is not None else [])
     config = configuration.load_config(task, name, overrides)
     run_dir = out or Path("runs") / f"{task.name}-{Path(name).stem}"
     from ..checkpoint import latest_checkpoint

@@ -96,11 +96,29 @@ def _progress(status: Any, what: str) -> Callable[[int, int], None]:
     return lambda done, total: status.update(f"{what}: {done}/{total} model runs")
 
 
+def encode_for_model(task: Task, puzzle: Puzzle, seq_len: int) -> np.ndarray:
+    """The ``seq_len`` tokens of a puzzle for a model. A tokenizer with the optional
+    ``encode_for(question, seq_len)`` lays it out as the model's data was laid out (a task whose
+    builder can make shorter sequences than the task's largest, such as ARC's smaller canvases
+    for quick runs); otherwise its one encoding must already be ``seq_len`` long. InputError,
+    naming the puzzle, when it is not."""
+    encode_for = getattr(task.tokenizer, "encode_for", None)
+    try:
+        tokens = encode_for(puzzle.question, seq_len) if callable(encode_for) else task.tokenizer.encode(puzzle.question)
+    except InputError as exc:  # e.g. a grid larger than the model's canvas
+        raise InputError(f"{puzzle.source}: {exc}") from None
+    row = np.asarray(tokens, dtype=np.int64).reshape(-1)
+    if row.shape[0] != seq_len:
+        raise InputError(f"{puzzle.source}: the puzzle has {row.shape[0]} tokens; this model reads {seq_len}")
+    return row
+
+
 def locate(task: Task, puzzles: list[Puzzle], data: Any, seq_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tokens, group and base identifier of each puzzle, found by its question among the
     examples of the model's data (test split first; the tokens are the data's, so a model of a
-    smaller canvas reads them too); a puzzle found nowhere gets a new group and the blank
-    identifier, with a note that the model never learnt it."""
+    smaller canvas reads them too); a puzzle found nowhere is encoded for the model
+    (:func:`encode_for_model`) and gets a new group and the blank identifier, with a note that the
+    model never learnt it."""
     key = lambda grid: json.dumps(task.decoder.to_json(grid))  # noqa: E731
     known: dict[str, tuple[np.ndarray, int, int]] = {}
     for name in sorted(data.splits, key=lambda split: split != "test"):
@@ -115,9 +133,7 @@ def locate(task: Task, puzzles: list[Puzzle], data: Any, seq_len: int) -> tuple[
         if match is not None:
             row, group, identifier = match
         else:
-            row, group, identifier = np.asarray(task.tokenizer.encode(puzzle.question), dtype=np.int64).reshape(-1), fresh, 0
-            if row.shape[0] != seq_len:
-                raise InputError(f"{puzzle.source}: the puzzle has {row.shape[0]} tokens; this model reads {seq_len}")
+            row, group, identifier = encode_for_model(task, puzzle, seq_len), fresh, 0
         if identifier == 0 and task.spec.identifiers_per_version:
             stderr.print(f"[yellow]note:[/] {puzzle.source} is not in the model's data, so it has no learnt puzzle embedding: expect guesses")
         tokens.append(row)

@@ -83,6 +83,25 @@ def render(names: Names) -> dict[PurePosixPath, str]:
     return files
 
 
+def check_name_free(names: Names) -> None:
+    """Refuse a name that an installed task or an importable module already has: once
+    installed, the new plugin would clash with it (the same task declared twice, or one
+    import name shadowing the other, so that one of the two silently stops working)."""
+    from importlib.util import find_spec
+
+    from ..plugins import registry
+
+    entry = registry().tasks.get(names.task)
+    if entry is not None:
+        raise ConfigError(f"task '{names.task}' is already provided by {entry.plugin.distribution}; choose another name")
+    try:
+        found = find_spec(names.module)
+    except (ImportError, ValueError):
+        found = None
+    if found is not None:
+        raise ConfigError(f"a module named {names.module} is already installed ({found.origin or 'a namespace package'}); choose another name")
+
+
 def create(task: str, parent: Path) -> Path:
     """Write the plugin for ``task`` into ``parent/<distribution>`` and return that folder.
 
@@ -90,6 +109,7 @@ def create(task: str, parent: Path) -> Path:
     appears whole or not at all; an existing folder is never touched.
     """
     names = Names.of(task)
+    check_name_free(names)
     target = parent / names.distribution
     if target.exists():
         raise InputError(f"{target} already exists; remove it or choose another --dir")

@@ -48,3 +48,7 @@ def test_train_tiny_then_solve(tmp_path: Path) -> None:
     (record,) = json.loads(solved.stdout)
     assert len(record["answer"]["cells"]) == SIZE and record["valid"] == (solved.exit_code == 0)
     assert record["valid"] or record["reason"]
+    # solve's text output reads back as answers: trmkit solve ... | trmkit check ... -
+    shown = invoke("solve", "nonogram", str(puzzle), "--model", str(run))
+    checked = CliRunner().invoke(main, ["check", "nonogram", str(puzzle), "-"], input=shown.stdout)
+    assert checked.stdout.startswith(f"{puzzle}:1: "), checked.output
