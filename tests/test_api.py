@@ -93,6 +93,25 @@ def test_save_pretrained_then_from_pretrained_gives_the_same_model(tmp_path: Pat
     loaded.save_pretrained(tmp_path / "again")  # a loaded model knows its config
     assert TRM.from_pretrained(tmp_path / "again").run_config == config
 
+    loaded.halt_threshold = 4.0  # a tuned threshold travels with the weights
+    loaded.save_pretrained(tmp_path / "tuned")
+    assert TRM.from_pretrained(tmp_path / "tuned").halt_threshold == 4.0
+    with torch.no_grad():
+        loaded.output_head.weight[0, 0] = float("nan")
+    with pytest.raises(trmkit.TrmkitError, match="NaN or Inf"):
+        loaded.save_pretrained(tmp_path / "broken")
+    assert not (tmp_path / "broken" / "model.safetensors").exists()
+
+
+def test_a_card_beside_a_users_model_needs_only_its_threshold(tmp_path: Path) -> None:
+    config = TRMConfig.for_task("sudoku", "tiny")
+    TRM(config.model).save_pretrained(tmp_path / "mine", config)
+    (tmp_path / "mine" / "card.json").write_text('{"halt_threshold": 2.5, "notes": "mine"}')
+    assert TRM.from_pretrained(tmp_path / "mine").halt_threshold == 2.5
+    (tmp_path / "mine" / "card.json").write_text('{"halt_threshold": "high"}')
+    with pytest.raises(trmkit.InputError, match="halt_threshold must be a number"):
+        TRM.from_pretrained(tmp_path / "mine")
+
 
 def test_load_config_takes_a_task_or_its_name() -> None:
     assert load_config("sudoku", "tiny") == load_config(get_task("sudoku"), "tiny")

@@ -94,6 +94,17 @@ def test_solve_shows_two_scored_attempts_per_test_input_plain_when_piped(tiny_ru
 
 
 @pytest.mark.slow
+def test_interactive_solve_reads_a_task_written_over_many_lines(tiny_run: Path) -> None:
+    """Pretty-printed JSON has lines that are ARC grids on their own (a lone '1'): they are
+    parts of the unfinished task, not puzzles after a bad line."""
+    task = {"train": [{"input": [[1]], "output": [[2]]}], "test": [{"input": [[3]], "output": [[4]]}]}
+    result = run("solve", "arc", "-i", "--model", str(tiny_run), input=json.dumps(task, indent=2) + "\n")
+    assert result.exit_code in (0, 1) and "Error" not in result.stderr, result.output
+    assert [line for line in result.stdout.splitlines() if line.startswith("# ")] == [result.stdout.splitlines()[0]]
+    assert result.stdout.startswith("# <stdin #1> test 1: ")
+
+
+@pytest.mark.slow
 def test_solve_lays_a_new_task_out_on_the_canvas_the_model_trained_on(tiny_run: Path, tmp_path: Path) -> None:
     # The tiny config's canvas is 5x5 (25 tokens): a task outside its data is encoded on it, not on 30x30.
     (tmp_path / "new.json").write_text(json.dumps({"train": [{"input": [[1]], "output": [[2]]}], "test": [{"input": [[3]], "output": [[4]]}]}))

@@ -131,7 +131,7 @@ def test_solve_output_reads_back_whatever_the_parser_makes_of_hash_lines(fake_ta
     assert result.stdout == f"{tmp_path / 'p.txt'}:1: ok\n{tmp_path / 'p.txt'}:2: ok\n"
 
 
-def test_every_line_solve_writes_for_people_is_an_annotation_and_no_grid_row_is(fake_task: str, capsys) -> None:
+def test_every_line_solve_writes_for_people_is_passed_over_and_no_grid_row_is(fake_task: str, capsys) -> None:
     from trmkit.cli.common import ANNOTATION, without_annotations
     from trmkit.cli.voting import _show as show_votes
 
@@ -145,5 +145,6 @@ def test_every_line_solve_writes_for_people_is_an_annotation_and_no_grid_row_is(
     assert len(annotations) == 7 and all(ANNOTATION.fullmatch(line) for line in annotations), annotations
     for row in ("# #  S #", "#   # ##", "## #", "#########"):  # maze rows: walls and open cells
         assert not ANNOTATION.fullmatch(row)
-    stripped = without_annotations(output)
+    stripped = without_annotations(output)  # one answer a puzzle: not the steps, not attempt 2
     assert stripped.count("\n") == output.count("\n") and "#" not in stripped
+    assert len(task.spec.parse(stripped, "out")) == 2

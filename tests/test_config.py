@@ -82,7 +82,7 @@ def test_bad_overrides_are_config_errors_naming_the_key(text: str, message: str)
         ("train.weight_decay", -5.0, "train.weight_decay must be at least 0"),
         ("train.lr_min_ratio", 2.0, r"train.lr_min_ratio must be in \[0, 1\]"),
         ("train.seed", -1, "train.seed must be at least 0"),
-        ("model.expansion", -1.0, "model.expansion must be at least 0.001"),
+        ("model.expansion", -1.0, "model.expansion must be above 0"),
         ("model.puzzle_emb_len", -1, "model.puzzle_emb_len must be at least 0"),
         ("data.augmentations", -3, "data.augmentations must be at least 0"),
     ],

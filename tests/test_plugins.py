@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from importlib import metadata
 
@@ -243,3 +244,34 @@ def test_cli_lists_tasks_and_a_broken_plugin_in_a_fresh_process(fake_task_root, 
     assert listing.returncode == 0, listing.stderr
     broken_row = next(line for line in listing.stderr.splitlines() if "trmkit-broken" in line)
     assert "failed" in broken_row and "ModuleNotFoundError" in broken_row
+
+
+RULES_THAT_RAISE = """
+def check(answer):
+    return 1 / 0
+"""
+
+CALLS_TRMKIT_WRONGLY = """
+import numpy as np
+import trmkit
+
+def check(answer):  # trmkit raises (an IndexError, in its own frame) on its wrong argument
+    return trmkit.TokenPermutation(np.arange(2), np.arange(2)).apply(np.zeros(5, dtype=int)[None, :1])
+"""
+
+
+def test_an_error_is_blamed_on_the_plugin_whose_package_raised_it_and_only_when_that_is_clear(dists: Distributions) -> None:
+    dists.add("trmkit-acme", {"acme": "acme_tasks"}, {"acme_tasks.__init__": "", "acme_tasks.rules": RULES_THAT_RAISE, "acme_tasks.calls_trmkit": CALLS_TRMKIT_WRONGLY})
+    dists.add("trmkit-two", {"one": "shared.one", "two": "shared.two"}, {"shared.one": "", "shared.two": "", "shared.util": RULES_THAT_RAISE})
+    registry = loaded()
+
+    def raised_in(module: str) -> BaseException:
+        try:
+            importlib.import_module(module).check(None)
+        except (ZeroDivisionError, IndexError) as exc:
+            return exc
+        raise AssertionError("did not raise")
+
+    assert info(registry, "acme") is registry.plugin_at_fault(raised_in("acme_tasks.rules"))  # a module of its package
+    assert registry.plugin_at_fault(raised_in("shared.util")) is None  # two plugins' package: not guessed
+    assert registry.plugin_at_fault(raised_in("acme_tasks.calls_trmkit")) is None  # raised in trmkit's code

@@ -206,6 +206,13 @@ def test_a_parser_that_raises_something_else_is_named_as_its_plugins_bug(fake_ta
         common.parse_puzzles(task, "1234", "p.txt")
 
 
+def test_a_parser_that_returns_something_else_than_puzzles_is_named_as_its_plugins_bug(fake_task: str) -> None:
+    latin = get_task(fake_task)
+    task = dataclasses.replace(latin, spec=dataclasses.replace(latin.spec, parse=lambda text, source: text))  # a str
+    with pytest.raises(trmkit.PluginError, match=r"the latin parser of plugin trmkit-latin-fixture returned a str among its puzzles"):
+        common.parse_puzzles(task, "1234", "p.txt")
+
+
 LINE_KINDS = {
     "good": SUDOKU,
     "short": SUDOKU[:80],

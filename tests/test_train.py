@@ -67,6 +67,23 @@ def test_an_evaluation_that_fails_costs_no_trained_step(fake_task, tmp_path, mon
     monkeypatch.undo()
     resumed = train(task, config, data, tmp_path / "run", CPU, resume=True)
     assert resumed.step == 8
+    evaluated = [record["step"] for record in metrics_without_timing(tmp_path / "run") if "eval" in record]
+    assert evaluated == [4, 8]  # the failed evaluation is made up for on resume
+
+
+def test_a_run_whose_last_evaluation_failed_evaluates_when_resumed(fake_task, tmp_path, monkeypatch):
+    task, data = build(fake_task)
+    config = load_config(task, "tiny", SETTINGS)
+    train(task, config, data, tmp_path / "run", CPU, should_stop=lambda: False)
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    (tmp_path / "run" / "metrics.jsonl").write_text("".join(f"{line}\n" for line in lines if '"eval"' not in line or '"step": 8' not in line))
+    seen = []
+    resumed = train(task, config, data, tmp_path / "run", CPU, resume=True, on_eval=seen.append)
+    assert resumed.step == 8 and [record["step"] for record in seen] == [8]
+    assert [record["step"] for record in metrics_without_timing(tmp_path / "run") if "eval" in record] == [4, 8]
+    seen.clear()
+    train(task, config, data, tmp_path / "run", CPU, resume=True, on_eval=seen.append)  # evaluated: nothing to do
+    assert seen == []
 
 
 RESUMED_RUNS = [

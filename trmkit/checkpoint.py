@@ -165,6 +165,9 @@ def save_model(
     """Write a model-only checkpoint folder (``directory/model.safetensors``, no training state),
     e.g. a converted model; it loads with :func:`load_model` and ``TRM.from_pretrained``. The
     file is written under a temporary name and renamed, so a crash never leaves half a model."""
+    bad = _non_finite(model_weights)
+    if bad:
+        raise TrmkitError(f"the weights hold NaN or Inf ({', '.join(bad[:3])}); nothing was written")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     temporary = directory / f".{MODEL_FILE}.tmp"

@@ -19,15 +19,19 @@ from .errors import ConfigError
 from .task import coerce
 
 
-def check_range(section: str, config: Any, low: float, high: float = math.inf, *keys: str, high_open: bool = False) -> None:
-    """Each ``section.key`` of ``config`` must be a finite number in [low, high] ([low, high)
-    with ``high_open``): a negative learning rate or a NaN trains nonsense without an error."""
+def check_range(section: str, config: Any, keys: tuple[str, ...], low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = False) -> None:
+    """Each ``section.key`` of ``config`` must be a finite number between ``low`` and ``high``
+    (each bound included unless open): a negative learning rate or a NaN trains nonsense
+    without an error."""
     for key in keys:
         value = getattr(config, key)
-        inside = math.isfinite(value) and low <= value and (value < high if high_open else value <= high)
-        if not inside:
-            upper = "" if high == math.inf else f", {high:g}{')' if high_open else ']'}"
-            bound = f"at least {low:g}" if not upper else f"in [{low:g}{upper}"
+        above = value > low if low_open else value >= low
+        below = value < high if high_open else value <= high
+        if not (math.isfinite(value) and above and below):
+            if high == math.inf:
+                bound = f"{'above' if low_open else 'at least'} {low:g}"
+            else:
+                bound = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
             raise ConfigError(f"{section}.{key} must be {bound}, got {value!r}")
 
 
@@ -65,17 +69,13 @@ class ModelConfig:
             raise ConfigError(f"model.pos_encodings must be 'rope' or 'none', got {self.pos_encodings!r}")
         if self.forward_dtype not in ("auto", "float32", "bfloat16"):
             raise ConfigError(f"model.forward_dtype must be auto, float32 or bfloat16, got {self.forward_dtype!r}")
-        for key in ("vocab_size", "seq_len", "hidden_size", "num_heads", "num_layers", "T", "n", "halt_max_steps"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"model.{key} must be at least 1, got {getattr(self, key)}")
+        check_range("model", self, ("vocab_size", "seq_len", "hidden_size", "num_heads", "num_layers", "T", "n", "halt_max_steps", "num_puzzle_identifiers"), 1)
         if self.mixer == "attention" and self.hidden_size % self.num_heads:
             raise ConfigError("model.hidden_size must be a multiple of model.num_heads")
-        if not 0.0 <= self.halt_exploration_prob <= 1.0:
-            raise ConfigError("model.halt_exploration_prob must lie in [0, 1]")
-        check_range("model", self, 0, math.inf, "puzzle_emb_len")
-        check_range("model", self, 1, math.inf, "num_puzzle_identifiers")
-        check_range("model", self, 1e-3, math.inf, "expansion", "rope_theta")
-        check_range("model", self, 0, 1, "rms_norm_eps")
+        check_range("model", self, ("halt_exploration_prob",), 0, 1)
+        check_range("model", self, ("puzzle_emb_len",), 0)
+        check_range("model", self, ("expansion", "rope_theta"), 0, low_open=True)
+        check_range("model", self, ("rms_norm_eps",), 0, 1, low_open=True)
 
 
 @dataclass
@@ -109,15 +109,11 @@ class TrainConfig:
             raise ConfigError(f"train.optimizer must be adam_atan2 or adamw, got {self.optimizer!r}")
         if self.loss not in ("stablemax", "softmax"):
             raise ConfigError(f"train.loss must be stablemax or softmax, got {self.loss!r}")
-        for key in ("steps", "batch_size"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"train.{key} must be at least 1, got {getattr(self, key)}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ConfigError("train.ema_decay must lie in [0, 1)")
-        check_range("train", self, 0, math.inf, "lr", "puzzle_emb_lr", "weight_decay", "puzzle_emb_weight_decay", "q_loss_weight",
-                    "lr_warmup_steps", "eval_every", "eval_examples", "checkpoint_every", "log_every", "seed")
-        check_range("train", self, 0, 1, "lr_min_ratio")
-        check_range("train", self, 0, 1, "beta1", "beta2", high_open=True)
+        check_range("train", self, ("steps", "batch_size"), 1)
+        check_range("train", self, ("lr", "puzzle_emb_lr", "weight_decay", "puzzle_emb_weight_decay", "q_loss_weight",
+                                    "lr_warmup_steps", "eval_every", "eval_examples", "checkpoint_every", "log_every", "seed"), 0)
+        check_range("train", self, ("lr_min_ratio",), 0, 1)
+        check_range("train", self, ("beta1", "beta2", "ema_decay"), 0, 1, high_open=True)
 
 
 @dataclass
@@ -133,7 +129,7 @@ class DataConfig:
     def validate(self) -> None:
         if self.workers is not None and self.workers < 0:
             raise ConfigError(f"data.workers must be 0 or more, got {self.workers}")
-        check_range("data", self, 0, math.inf, "seed", "augmentations")
+        check_range("data", self, ("seed", "augmentations"), 0)
 
 
 @dataclass
@@ -187,12 +183,11 @@ class TRMConfig:
         """The paper's Maze-Hard run (attention, T=3, n=4) on ``grid_size`` x ``grid_size`` mazes.
         Off 30x30, the shortest paths must cover the same share of the cells as Maze-Hard's
         (110 moves of 900 cells)."""
-        paper = cls.for_task("maze", "paper")
         config = cls.for_task("maze", "paper", seq_len=grid_size * grid_size)
         options = config.data.options
-        options["size"] = grid_size
-        if grid_size != paper.data.options["size"]:
-            options["min_path_length"] = max(1, round(options["min_path_length"] * config.model.seq_len / paper.model.seq_len))
+        if grid_size != options["size"]:
+            options["min_path_length"] = max(1, round(options["min_path_length"] * grid_size**2 / options["size"] ** 2))
+            options["size"] = grid_size
         return config
 
     @classmethod

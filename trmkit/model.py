@@ -196,14 +196,15 @@ class TRM(nn.Module):
 
         loaded = load_model(path, device=device)
         loaded.model.run_config = loaded.config
-        loaded.model.halt_threshold = tuned_threshold(loaded.path)
+        loaded.model.halt_threshold = tuned_threshold(loaded.path, loaded.metadata)
         return loaded.model
 
     def save_pretrained(self, directory: str | os.PathLike, config: TRMConfig | None = None) -> Path:
         """Write ``directory/model.safetensors`` (atomically), which :meth:`from_pretrained` and
         ``trmkit solve/eval --model`` load. ``config`` is the run config to record with the
         weights (the task it is for, its training and data settings); by default the one the
-        model was loaded with. Returns ``directory``."""
+        model was loaded with. A :attr:`halt_threshold` other than 0 is kept with them.
+        Returns ``directory``."""
         from .checkpoint import save_model
 
         config = config if config is not None else self.run_config
@@ -211,4 +212,5 @@ class TRM(nn.Module):
             raise ValueError("say which run config the model belongs to (its task): save_pretrained(directory, config=TRMConfig.for_task(...))")
         if config.model != self.config:
             raise ValueError("config.model differs from the model's own config; pass the config the model was built from")
-        return save_model(directory, self.state_dict(), config)
+        kept = {"halt_threshold": self.halt_threshold} if self.halt_threshold else None
+        return save_model(directory, self.state_dict(), config, extra_metadata=kept)

@@ -104,15 +104,28 @@ def read_card(folder: Path) -> dict[str, Any]:
     return card
 
 
-def tuned_threshold(path: str | Path) -> float:
-    """The adaptive-halting threshold tuned for the model at ``path`` (a model folder or its
-    file): its card's ``halt_threshold`` when a card lies beside it, else 0, the paper's rule.
-    So a bundled model halts the same way named by path, by name, or loaded from Python."""
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
-    if not (folder / CARD_FILE).is_file():
+def tuned_threshold(file: Path, metadata: dict[str, str]) -> float:
+    """The adaptive-halting threshold tuned for the model loaded from ``file`` (with its
+    ``metadata``): a card's ``halt_threshold`` beside it, else the one ``TRM.save_pretrained``
+    kept in the metadata, else 0, the paper's rule. So a model halts the same way named by path,
+    by name, or loaded from Python."""
+    card_path = Path(file).parent / CARD_FILE
+    if card_path.is_file():
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{card_path}: unreadable model card ({exc})") from None
+        value, where = (card.get("halt_threshold") if isinstance(card, dict) else None), card_path
+    else:
+        try:
+            value, where = json.loads(metadata.get("halt_threshold", "null")), file
+        except json.JSONDecodeError:
+            value, where = metadata.get("halt_threshold"), file
+    if value is None:
         return 0.0
-    return float(read_card(folder).get("halt_threshold", 0.0))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{where}: halt_threshold must be a number, got {value!r}")
+    return float(value)
 
 
 def bundled_models(task: Task) -> list[BundledModel]:

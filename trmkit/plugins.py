@@ -13,7 +13,9 @@ import difflib
 import functools
 import os
 import re
+import sys
 import traceback
+from types import ModuleType
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable, Iterable
@@ -64,7 +66,7 @@ class Registry:
         self.plugins: list[PluginInfo] = []
         self.tasks: dict[str, TaskEntry] = {}
         self._info_by_object: dict[int, PluginInfo] = {}
-        self._info_by_package: dict[str, PluginInfo] = {}  # a plugin module's top-level package
+        self._info_by_package: dict[str, PluginInfo | None] = {}  # the package a plugin's code lives in
 
     # -- loading -----------------------------------------------------------------------------
     def add(self, name: str, distribution: str, version: str, load: Callable[[], Any]) -> PluginInfo:
@@ -93,9 +95,9 @@ class Registry:
             guess = difflib.get_close_matches(unknown[0], known, n=1)
             info.fail(f"implements {unknown[0]}, which is not a trmkit hook" + (f" (did you mean {guess[0]}?)" if guess else ""))
             return info
-        module = getattr(plugin, "__name__", None)
-        if isinstance(module, str):
-            self._info_by_package[module.partition(".")[0]] = info
+        package = _package_of(plugin)
+        if package:  # two plugins of one package: neither can be told from the other's frames
+            self._info_by_package[package] = None if package in self._info_by_package else info
         self._declare_tasks(plugin, info)
         return info
 
@@ -154,11 +156,12 @@ class Registry:
         an error trmkit's code raises is not blamed on the plugin that called it."""
         frames = list(traceback.walk_tb(error.__traceback__))
         for frame, _ in reversed(frames):
-            package = str(frame.f_globals.get("__name__", "")).partition(".")[0]
-            if package == "trmkit":
+            module = str(frame.f_globals.get("__name__", ""))
+            if module.partition(".")[0] == "trmkit":
                 return None
-            if package in self._info_by_package:
-                return self._info_by_package[package]
+            owners = [package for package in self._info_by_package if module == package or module.startswith(package + ".")]
+            if owners:
+                return self._info_by_package[max(owners, key=len)]  # the innermost package
         return None
 
     # -- using -------------------------------------------------------------------------------
@@ -242,6 +245,14 @@ class Registry:
                 continue
             collected.extend(items)
         return collected
+
+
+def _package_of(plugin: Any) -> str:
+    """The package holding a plugin's code: the plugin module's own package (itself, if it is
+    one), or that of the module defining a plugin object's class."""
+    name = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+    module = sys.modules.get(name)
+    return name if module is None or hasattr(module, "__path__") else name.rpartition(".")[0] or name
 
 
 def describe(exc: BaseException) -> str:

@@ -287,11 +287,19 @@ def train(
     if resume:
         location = checkpoint.resolve(run_dir)
         trainer.restore(location)
+    train_config = config.train
+
+    def evaluation_due(step: int) -> bool:
+        return bool(train_config.eval_every and step % train_config.eval_every == 0) or step == train_config.steps
+
+    # The evaluation of the step we resume from, if due, may have failed after its checkpoint
+    # was written (a plugin's validator raising, say): it is made up for before going on.
+    unevaluated = resume and evaluation_due(trainer.step) and not (main and _evaluated_at(metrics_path, trainer.step))
+    unevaluated = distributed.broadcast_object(unevaluated)
     if main:  # lines after the step we start from are redone (all of them in a run started afresh)
         _truncate_metrics(metrics_path, trainer.step)
         text = json.dumps(config.to_dict(), indent=2)
         atomic_write(run_dir / "config.json", lambda handle: handle.write(text.encode()))
-    train_config = config.train
     started = time.perf_counter()
     first_step = trainer.step
     # Rank 0 alone keeps the log; the batch workers (if any) stop when the run ends, however it ends.
@@ -300,6 +308,14 @@ def train(
             log.write(json.dumps(record) + "\n")
             log.flush()
 
+        def evaluate() -> None:
+            results = {"step": trainer.step, "eval": trainer.evaluate()}
+            write(results)
+            if on_eval:
+                on_eval(results)
+
+        if unevaluated:
+            evaluate()
         while trainer.step < train_config.steps:
             metrics = trainer.train_step()
             elapsed = time.perf_counter() - started
@@ -314,19 +330,30 @@ def train(
             if on_step:
                 on_step(metrics)
             stop = distributed.any_rank(should_stop())  # a signal may reach the ranks at different steps
-            evaluating = (train_config.eval_every and trainer.step % train_config.eval_every == 0) or last
+            evaluating = evaluation_due(trainer.step)
             # A checkpoint before each evaluation too: evaluating runs plugin code (the decoder,
             # the validators), and an exception there must not cost the steps trained.
             if (train_config.checkpoint_every and trainer.step % train_config.checkpoint_every == 0) or evaluating or stop:
                 trainer.save()
             if evaluating:
-                results = {"step": trainer.step, "eval": trainer.evaluate()}
-                write(results)
-                if on_eval:
-                    on_eval(results)
+                evaluate()
             if stop:
                 break
     return trainer
+
+
+def _evaluated_at(path: Path, step: int) -> bool:
+    """Whether the log holds an evaluation of ``step``."""
+    if not path.is_file():
+        return False
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("step") == step and "eval" in record:
+            return True
+    return False
 
 
 def _truncate_metrics(path: Path, step: int) -> None:

@@ -42,8 +42,10 @@ _CHUNK = 65536  # grids checked at once by the vectorised rules (bounds temporar
 def parse_puzzles(text: str, source: str) -> list[Puzzle]:
     """Every puzzle in ``text`` (any format listed above); ``source`` names it in errors.
 
-    Questions are int8 9x9 grids (0 = blank); answers come only from CSV. Givens that break a
-    rule (two 5s in a row) are refused here, since no answer could ever satisfy them.
+    Questions are int8 9x9 grids (0 = blank); answers come only from CSV. Givens of a puzzle
+    (a grid with blanks) that break a rule (two 5s in a row) are refused here, since no answer
+    could ever satisfy them; a full grid may be an answer ('trmkit check' reads answers with
+    this parser), which the rules judge.
     """
     grids.check_text(text, source)
     if not text.strip():
@@ -100,10 +102,7 @@ def _parse_grids(text: str, source: str) -> list[Puzzle]:
         raise InputError(f"{source}: no puzzles found (only comments and separator lines)")
     where = [f"{source}:{line}" for line in starts]
     questions = grids.strings_to_grids(strings, CHARMAP, (SIZE, SIZE), where=where.__getitem__, allowed=ALLOWED)
-    # A grid with blanks is a puzzle, refused when its givens contradict each other; a full one
-    # may be an answer ('trmkit check' reads answers with this parser), which the rules judge.
-    puzzles = np.flatnonzero((questions == 0).any(axis=(1, 2)))
-    _check_givens(questions[puzzles], [where[i] for i in puzzles])
+    _check_givens(questions, where)
     return [Puzzle(question, None, place) for question, place in zip(questions, where)]
 
 
@@ -145,8 +144,10 @@ def _parse_csv(text: str, source: str) -> list[Puzzle]:
 
 
 def _check_givens(questions: np.ndarray, where: list[str]) -> None:
+    """Refuse puzzles whose givens contradict each other; full grids (answers) pass."""
     for start in range(0, len(questions), _CHUNK):
-        bad = np.flatnonzero(duplicate_mask(questions[start : start + _CHUNK]))
+        part = questions[start : start + _CHUNK]
+        bad = np.flatnonzero(duplicate_mask(part) & (part == 0).any(axis=(1, 2)))
         if bad.size:
             i = start + int(bad[0])
             raise InputError(f"{where[i]}: contradictory givens: {first_duplicate(questions[i])}")

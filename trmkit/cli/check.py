@@ -21,8 +21,8 @@ def check(ctx: click.Context, task_name: str, puzzle_path: str, solution_path: s
 
     PUZZLES and SOLUTIONS are files in any of the task's formats ('-' reads stdin). Both are read with the task's parser and paired in order, so they must hold the same
     number of grids. A solution file whose lines carry a puzzle and its solution (CSV) is read
-    for the solution; so is the output of 'trmkit solve' (its '# puzzle: verdict' lines are
-    passed over). Prints one verdict per pair on stdout: 'ok' or 'invalid: <reason>'. Exits 0
+    for the solution; so is the output of 'trmkit solve' (its '# puzzle: verdict' lines, and
+    the steps or further attempts it may show, are passed over). Prints one verdict per pair on stdout: 'ok' or 'invalid: <reason>'. Exits 0
     when every solution is valid and 1 otherwise.
 
     \b

@@ -74,23 +74,24 @@ def reported_errors(debug: bool = False) -> Iterator[None]:
         if debug:
             traceback.print_exc()
         raise CommandError(str(exc) or type(exc).__name__, exc.exit_code) from exc
-    except OSError as exc:
-        if debug:
-            traceback.print_exc()
-        if not exc.filename:
-            raise CommandError(f"internal error: {type(exc).__name__}: {exc}") from exc
-        raise CommandError(f"{exc.filename}: {exc.strerror or exc}") from exc  # e.g. an --out nobody can write
-    except MemoryError as exc:
-        if debug:
-            traceback.print_exc()
-        raise CommandError("out of memory; ask for less (fewer examples, a smaller batch)") from exc
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        culprit = _plugin_at_fault(exc)
-        what = f"plugin '{culprit.name}' ({culprit.distribution}) failed" if culprit else "internal error"
-        message = f"{what}: {type(exc).__name__}: {exc}" + ("; this is a bug of that plugin" if culprit else "")
-        raise CommandError(message + ("" if debug else " (rerun with --debug for the traceback)")) from exc
+        raise CommandError(_unexpected(exc, debug)) from exc
+
+
+def _unexpected(error: Exception, debug: bool) -> str:
+    """The one line for an exception trmkit did not raise on purpose: a plugin's bug named as
+    such, a file that cannot be read or written (``PATH: reason``; for a rename, the path the
+    user named, not the temporary one), no memory, or else an internal error."""
+    if isinstance(error, MemoryError):  # asked for too much, most likely: no one's bug
+        return "out of memory; ask for less (fewer examples, a smaller batch)"
+    culprit = None if plugins.registry.cache_info().currsize == 0 else _plugin_at_fault(error)
+    if culprit is None and isinstance(error, OSError) and (error.filename2 or error.filename):
+        return f"{error.filename2 or error.filename}: {error.strerror or error}"  # e.g. an --out nobody can write
+    what = f"plugin '{culprit.name}' ({culprit.distribution}) failed" if culprit else "internal error"
+    message = f"{what}: {type(error).__name__}: {error}" + ("; this is a bug of that plugin" if culprit else "")
+    return message + ("" if debug else " (rerun with --debug for the traceback)")
 
 
 def _plugin_at_fault(error: Exception) -> plugins.PluginInfo | None:
@@ -146,14 +147,23 @@ def read_text(path: str | Path, limit: int | None = None) -> tuple[str, str]:
 #: them, so that ``trmkit solve TASK p.txt | trmkit check TASK p.txt -`` works whatever a task's
 #: parser makes of '#' (no grid row of ours holds '# ' and then ': ').
 ANNOTATION = re.compile(r"# \S.*: .*|## (?:(?:step|attempt) \d+: .*|answer)")
+#: Headings of grids that are not the answer: a step of ``--trajectory``, a second attempt.
+NOT_THE_ANSWER = re.compile(r"## (?:step \d+|attempt (?!1:)\d+): .*")
 
 
 def without_annotations(text: str) -> str:
-    """``text`` with :data:`ANNOTATION` lines left blank (so line numbers in errors still hold)."""
-    return "".join(
-        line[len(line.rstrip("\r\n")):] if ANNOTATION.fullmatch(line.rstrip("\r\n")) else line
-        for line in text.splitlines(keepends=True)
-    )
+    """``text`` with :data:`ANNOTATION` lines left blank, and the grids under
+    :data:`NOT_THE_ANSWER` headings too, so that one answer per puzzle is left (line numbers in
+    errors still hold)."""
+    kept, skipping = [], False
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        if ANNOTATION.fullmatch(body):
+            skipping = bool(NOT_THE_ANSWER.fullmatch(body))
+        if skipping or ANNOTATION.fullmatch(body):
+            line = line[len(body):]
+        kept.append(line)
+    return "".join(kept)
 
 
 def read_puzzles(task: Task, path: str | Path, limit: int | None = None, answers: bool = False) -> list[Puzzle]:
@@ -181,9 +191,32 @@ def parse_puzzles(task: Task, text: str, source: str) -> list[Puzzle]:
             f"{source}: the {task.name} parser of plugin {task.plugin} failed ({plugins.describe(exc)}); "
             "this is a bug of that plugin"
         ) from None
+    wrong = next((puzzle for puzzle in puzzles if not isinstance(puzzle, Puzzle)), None)
+    if wrong is not None:
+        raise PluginError(
+            f"{source}: the {task.name} parser of plugin {task.plugin} returned a {type(wrong).__name__} among its puzzles, "
+            "not a trmkit.Puzzle; this is a bug of that plugin"
+        )
     if not puzzles:
         raise InputError(f"{source}: no puzzles found (formats of '{task.name}': {', '.join(task.spec.formats)})")
     return puzzles
+
+
+def encode_for_model(task: Task, puzzle: Puzzle, seq_len: int) -> np.ndarray:
+    """The ``seq_len`` tokens of a puzzle for a model. A tokenizer with the optional
+    ``encode_for(question, seq_len)`` lays it out as the model's data was laid out (a task whose
+    builder can make shorter sequences than the task's largest, such as ARC's smaller canvases
+    for quick runs); otherwise its one encoding must already be ``seq_len`` long. InputError,
+    naming the puzzle, when it is not."""
+    encode_for = getattr(task.tokenizer, "encode_for", None)
+    try:
+        tokens = encode_for(puzzle.question, seq_len) if callable(encode_for) else task.tokenizer.encode(puzzle.question)
+    except InputError as exc:  # e.g. a grid larger than the model's canvas
+        raise InputError(f"{puzzle.source}: {exc}") from None
+    row = np.asarray(tokens, dtype=np.int64).reshape(-1)
+    if row.shape[0] != seq_len:
+        raise InputError(f"{puzzle.source}: the puzzle has {row.shape[0]} tokens; this model reads {seq_len}")
+    return row
 
 
 def read_puzzle_batch(task: Task, path: str | Path, limit: int | None = None) -> tuple[list[Puzzle], list[str]]:
@@ -206,10 +239,16 @@ def read_puzzle_batch(task: Task, path: str | Path, limit: int | None = None) ->
         return puzzles, problems
 
 
+def error_line(error: InputError, source: str) -> int | None:
+    """The line (from 1) a parser's error names in ``source``, as in ``source:12: ...``; None
+    when it names none."""
+    match = re.match(re.escape(source) + r":(\d+)", str(error))
+    return int(match.group(1)) if match else None
+
+
 def _parse_around_errors(task: Task, text: str, source: str) -> tuple[list[Puzzle], list[str]]:
     lines = text.splitlines(keepends=True)
     blank = [not line.strip() for line in lines]
-    at_line = re.compile(re.escape(source) + r":(\d+)")
     problems: list[tuple[int, str]] = []  # (line index, message), reported in line order
     record_kinds: dict[int, bool] = {}  # first line of a run of lines -> its lines are puzzles alone
     while len(problems) <= MAX_BAD_PUZZLES:
@@ -217,8 +256,8 @@ def _parse_around_errors(task: Task, text: str, source: str) -> tuple[list[Puzzl
         try:
             return parse_puzzles(task, masked, source), [message for _, message in sorted(problems)]
         except InputError as exc:
-            match = at_line.match(str(exc))
-            index = int(match.group(1)) - 1 if match else -1
+            line = error_line(exc, source)
+            index = line - 1 if line is not None else -1
             if not 0 <= index < len(lines) or blank[index]:
                 return [], []  # not tied to a line we can leave out
             problems.append((index, str(exc)))

@@ -12,10 +12,10 @@ from rich.markup import escape
 
 from ..errors import InputError
 from ..task import Puzzle, Task
-from .common import emit_json, json_option, load_task, one_line, parse_puzzles, read_puzzle_batch, stderr, task_argument
+from .common import emit_json, encode_for_model, error_line, json_option, load_task, one_line, parse_puzzles, read_puzzle_batch, stderr, task_argument
 from .train import DEVICE_HELP
 from ..voting import supports_voting
-from .voting import encode_for_model, submission_option, versions_option, voted_eval, voted_solve
+from .voting import submission_option, versions_option, voted_eval, voted_solve
 
 BATCH = 256
 
@@ -71,12 +71,13 @@ def load_for(task: Task, model_path: str | None, device: str, halt: str = "all",
     from ..train import resolve_device
 
     path, bundled = find_model(task, model_path)
+    loaded = load_model(path, device=resolve_device(device), task=task.name)
     if threshold is None:
-        threshold = tuned_threshold(path)
+        threshold = tuned_threshold(loaded.path, loaded.metadata)
     if bundled is not None:
         protocol = f"adaptive halting, q_halt > {threshold:g}" if halt == "adaptive" else "all steps"
         stderr.print(f"model: {task.name} '{bundled.name}' (bundled, {bundled.card['steps']} training steps); measured held-out exact accuracy ({protocol}): {bundled.accuracy_line(halt)}")
-    return load_model(path, device=resolve_device(device), task=task.name), threshold
+    return loaded, threshold
 
 
 def encode(task: Task, puzzles: list[Puzzle], seq_len: int) -> np.ndarray:
@@ -155,10 +156,11 @@ def interactive_puzzles(task: Task) -> Iterator[Puzzle | InputError]:
     """Puzzles typed (or piped) one after another, with the error of each bad input in its place.
 
     Lines are gathered until they parse, so a grid of many lines can be typed line by line. When
-    they do not, the longest tail of them that parses (the line just typed, say; the longest, so
-    that a comment or CSV header stays with its puzzle) is the next puzzle and the lines before
-    it are reported, so that a bad line never swallows the puzzles after it. An empty line, or
-    the end of input, reports the lines that do not parse. Inputs are numbered by attempt
+    the parser's error names one of them (not a line past the end: an unfinished puzzle), the
+    longest tail after that line that parses (the line just typed, say; the longest, so that a
+    comment or CSV header stays with its puzzle) is the next puzzle and the lines before it are
+    reported, so that a bad line never swallows the puzzles after it. An empty line, or the end
+    of input, reports the lines that do not parse. Inputs are numbered by attempt
     (``<stdin #3>``), so an error and an answer can be told apart.
     """
     buffer: list[str] = []
@@ -168,11 +170,13 @@ def interactive_puzzles(task: Task) -> Iterator[Puzzle | InputError]:
     for line in sys.stdin:
         if line.strip():
             buffer.append(line)
+            source = f"<stdin #{attempt}>"
             try:
-                puzzles = parse_puzzles(task, "".join(buffer), f"<stdin #{attempt}>")
+                puzzles = parse_puzzles(task, "".join(buffer), source)
             except InputError as exc:
                 errors.append(exc)
-                start, puzzles = parsing_tail(task, buffer, f"<stdin #{attempt + 1}>")
+                bad = error_line(exc, source) or len(buffer) + 1  # an error at no line: unfinished
+                start, puzzles = parsing_tail(task, buffer, bad, f"<stdin #{attempt + 1}>")
                 if not puzzles:
                     continue  # perhaps not complete yet: wait for more lines
                 yield errors[start - 1]
@@ -188,10 +192,10 @@ def interactive_puzzles(task: Task) -> Iterator[Puzzle | InputError]:
         yield errors[-1]
 
 
-def parsing_tail(task: Task, lines: list[str], source: str) -> tuple[int, list[Puzzle]]:
-    """Where the longest tail of ``lines`` that parses (not all of them, at most
-    :data:`TAIL_LINES`) starts, and its puzzles; no puzzles when none parses."""
-    for start in range(max(1, len(lines) - TAIL_LINES), len(lines)):
+def parsing_tail(task: Task, lines: list[str], bad: int, source: str) -> tuple[int, list[Puzzle]]:
+    """Where the longest tail of ``lines`` after line ``bad`` (from 1) that parses starts (at
+    most :data:`TAIL_LINES` long), and its puzzles; no puzzles when none parses."""
+    for start in range(max(bad, len(lines) - TAIL_LINES), len(lines)):
         try:
             return start, parse_puzzles(task, "".join(lines[start:]), source)
         except InputError:

@@ -20,7 +20,7 @@ import numpy as np
 from ..atomic import atomic_write
 from ..errors import InputError
 from ..task import Puzzle, Task
-from .common import emit_json, stderr
+from .common import emit_json, encode_for_model, stderr
 
 #: Attempts ``solve`` shows per puzzle (ARC's rule: two tries).
 ATTEMPTS = 2
@@ -96,28 +96,11 @@ def _progress(status: Any, what: str) -> Callable[[int, int], None]:
     return lambda done, total: status.update(f"{what}: {done}/{total} model runs")
 
 
-def encode_for_model(task: Task, puzzle: Puzzle, seq_len: int) -> np.ndarray:
-    """The ``seq_len`` tokens of a puzzle for a model. A tokenizer with the optional
-    ``encode_for(question, seq_len)`` lays it out as the model's data was laid out (a task whose
-    builder can make shorter sequences than the task's largest, such as ARC's smaller canvases
-    for quick runs); otherwise its one encoding must already be ``seq_len`` long. InputError,
-    naming the puzzle, when it is not."""
-    encode_for = getattr(task.tokenizer, "encode_for", None)
-    try:
-        tokens = encode_for(puzzle.question, seq_len) if callable(encode_for) else task.tokenizer.encode(puzzle.question)
-    except InputError as exc:  # e.g. a grid larger than the model's canvas
-        raise InputError(f"{puzzle.source}: {exc}") from None
-    row = np.asarray(tokens, dtype=np.int64).reshape(-1)
-    if row.shape[0] != seq_len:
-        raise InputError(f"{puzzle.source}: the puzzle has {row.shape[0]} tokens; this model reads {seq_len}")
-    return row
-
-
 def locate(task: Task, puzzles: list[Puzzle], data: Any, seq_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tokens, group and base identifier of each puzzle, found by its question among the
     examples of the model's data (test split first; the tokens are the data's, so a model of a
     smaller canvas reads them too); a puzzle found nowhere is encoded for the model
-    (:func:`encode_for_model`) and gets a new group and the blank identifier, with a note that the
+    (:func:`~trmkit.cli.common.encode_for_model`) and gets a new group and the blank identifier, with a note that the
     model never learnt it."""
     key = lambda grid: json.dumps(task.decoder.to_json(grid))  # noqa: E731
     known: dict[str, tuple[np.ndarray, int, int]] = {}
