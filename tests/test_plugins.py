@@ -74,6 +74,16 @@ def trmkit_tokenizer(task, colour):
     return None
 """
 
+VOCABULARY_AS_TEXT = """
+import dataclasses
+import trmkit
+from trmkit_latin_fixture import SPEC
+
+@trmkit.hookimpl
+def trmkit_tasks():
+    return [dataclasses.replace(SPEC, name="texty", vocab_size="6")]
+"""
+
 MISSPELT_HOOK = """
 import trmkit
 
@@ -199,8 +209,9 @@ def test_a_hook_that_returns_the_wrong_type_fails_its_plugin_only(fake_task: str
         (FUTURE_API, "needs plugin API 2; this trmkit offers 1 (upgrade trmkit)"),
         (TASKS_NOT_A_LIST, "trmkit_tasks returned TaskSpec, not a list of TaskSpec"),
         (MISSPELT_HOOK, "implements trmkit_validator, which is not a trmkit hook (did you mean trmkit_validators?)"),
+        (VOCABULARY_AS_TEXT, "trmkit_tasks returned a TaskSpec whose vocab_size is '6', not an int of at least 1"),
     ],
-    ids=["bad-signature", "future-api", "tasks-not-a-list", "misspelt-hook"],
+    ids=["bad-signature", "future-api", "tasks-not-a-list", "misspelt-hook", "vocabulary-as-text"],
 )
 def test_a_plugin_that_registers_badly_is_reported(
     fake_task: str, dists: Distributions, source: str, error: str

@@ -9,6 +9,7 @@ plugins by entry-point or distribution name.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import os
@@ -116,6 +117,10 @@ class Registry:
         for spec in specs:
             if not isinstance(spec, TaskSpec):
                 info.fail(f"trmkit_tasks returned {type(spec).__name__}, not a TaskSpec")
+                continue
+            problem = _spec_problem(spec)
+            if problem:
+                info.fail(f"trmkit_tasks returned a TaskSpec whose {problem}")
                 continue
             if spec.api_version > API_VERSION:
                 info.fail(
@@ -245,6 +250,29 @@ class Registry:
                 continue
             collected.extend(items)
         return collected
+
+
+def _spec_problem(spec: TaskSpec) -> str:
+    """What is wrong with a declaration's field types ("" if nothing): checked when the plugin
+    loads, so that a vocabulary given as "11" fails the plugin, not a command deep inside."""
+    whole = lambda value: isinstance(value, int) and not isinstance(value, bool)  # noqa: E731
+    checks = [
+        ("name", isinstance(spec.name, str) and spec.name != "", "a non-empty str"),
+        ("vocab_size", whole(spec.vocab_size) and spec.vocab_size >= 1, "an int of at least 1"),
+        ("seq_len", whole(spec.seq_len) and spec.seq_len >= 1, "an int of at least 1"),
+        ("grid_shape", isinstance(spec.grid_shape, (tuple, list)) and len(spec.grid_shape) == 2 and all(map(whole, spec.grid_shape)), "two ints"),
+        ("formats", isinstance(spec.formats, (tuple, list)) and all(isinstance(f, str) for f in spec.formats), "a tuple of str"),
+        ("parse", callable(spec.parse), "callable"),
+        ("build_dataset", callable(spec.build_dataset), "callable"),
+        ("dataset_options", isinstance(spec.dataset_options, type) and dataclasses.is_dataclass(spec.dataset_options), "a dataclass"),
+        ("pad_id", whole(spec.pad_id), "an int"),
+        ("ignore_label_id", whole(spec.ignore_label_id), "an int"),
+        ("api_version", whole(spec.api_version), "an int"),
+    ]
+    for field_name, ok, expected in checks:
+        if not ok:
+            return f"{field_name} is {getattr(spec, field_name)!r}, not {expected}"
+    return ""
 
 
 def _package_of(plugin: Any) -> str:

@@ -68,7 +68,9 @@ def prepare_dataset(task: Any, config: configuration.TRMConfig, data_dir: Path |
 
 
 class StopRequest:
-    """SIGINT/SIGTERM ask the loop to finish its step, checkpoint and exit cleanly."""
+    """SIGINT/SIGTERM ask the loop to finish its step, checkpoint and exit cleanly, with the
+    status a shell expects of a command a signal stopped (128 + the signal's number), so that
+    ``trmkit train ... && trmkit eval ...`` does not go on with a half-trained model."""
 
     #: Seconds in which a repeated signal is the same request: under torchrun a Ctrl-C reaches a
     #: worker twice (from the terminal and forwarded by torchrun).
@@ -77,6 +79,7 @@ class StopRequest:
     def __init__(self) -> None:
         self.requested = False
         self.requested_at = 0.0
+        self.exit_status = 0
         self.previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopRequest:
@@ -94,6 +97,7 @@ class StopRequest:
             raise KeyboardInterrupt
         self.requested = True
         self.requested_at = time.monotonic()
+        self.exit_status = 128 + signum
         stderr.print("[yellow]stopping after this step; writing a checkpoint...[/]")
 
     def __exit__(self, *exc: Any) -> None:
@@ -122,8 +126,8 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
 
     With no --data the task's default dataset is generated (offline, seeded). Progress goes to
     stderr; metrics are appended to OUT/metrics.jsonl; checkpoints (atomic, resumable) go to
-    OUT/checkpoints. Ctrl-C finishes the current step, writes a checkpoint and exits; continue
-    with --resume. The final summary goes to stdout.
+    OUT/checkpoints. Ctrl-C (or SIGTERM) finishes the current step, writes a checkpoint and
+    exits with status 130 (143); continue with --resume. The final summary goes to stdout.
 
     \b
     Examples:
@@ -205,12 +209,14 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         stderr.print(f"stopped at step {trainer.step}; continue with: {again}", markup=False, highlight=False, soft_wrap=True)
     if as_json:
         emit_json(summary)
-        return
-    click.echo(f"run: {run_dir}")
-    click.echo(f"checkpoint: {summary['checkpoint']}")
-    if report.last_eval:
-        metrics = report.last_eval
-        click.echo(f"step {trainer.step}: exact accuracy {metrics['exact_accuracy']:.4f}, token accuracy {metrics['token_accuracy']:.4f} ({metrics['examples']} test examples)")
+    else:
+        click.echo(f"run: {run_dir}")
+        click.echo(f"checkpoint: {summary['checkpoint']}")
+        if report.last_eval:
+            metrics = report.last_eval
+            click.echo(f"step {trainer.step}: exact accuracy {metrics['exact_accuracy']:.4f}, token accuracy {metrics['token_accuracy']:.4f} ({metrics['examples']} test examples)")
+    if stop.requested:
+        click.get_current_context().exit(stop.exit_status)
 
 
 def command_line(ctx: click.Context, **changes: Any) -> str:
