@@ -33,8 +33,9 @@ from ..errors import InputError, PluginError, TrmkitError, UnknownTaskError
 from ..task import Puzzle, Task
 
 #: Logs, progress and human-facing tables. Rich resolves ``sys.stderr`` on every write, so
-#: click's test runner captures it too.
-stderr = Console(stderr=True, highlight=False)
+#: click's test runner captures it too. A log line is never broken (soft wrap): piped to a file,
+#: it stays one line to grep, with its paths whole.
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 #: Largest puzzle or solution file read into memory (checked at call time, so tests may lower it).
 MAX_INPUT_BYTES = 64 * 1024 * 1024

@@ -166,7 +166,7 @@ def interactive_puzzles(task: Task) -> Iterator[Puzzle | InputError]:
     buffer: list[str] = []
     errors: list[InputError] = []  # errors[i]: why buffer[: i + 1] does not parse
     attempt = 1
-    stderr.print(f"enter {task.name} puzzles ({'; '.join(task.spec.formats)}); Ctrl-D ends", soft_wrap=True)
+    stderr.print(f"enter {task.name} puzzles ({'; '.join(task.spec.formats)}); Ctrl-D ends")
     for line in sys.stdin:
         if line.strip():
             buffer.append(line)
@@ -205,7 +205,7 @@ def parsing_tail(task: Task, lines: list[str], bad: int, source: str) -> tuple[i
 
 def report_input_error(error: InputError) -> None:
     """One ``Error:`` line on stderr for a bad input that ``--interactive`` passes over."""
-    stderr.print(f"[red]Error:[/] {escape(one_line(str(error)))}", soft_wrap=True)
+    stderr.print(f"[red]Error:[/] {escape(one_line(str(error)))}")
 
 
 @click.command("solve")
@@ -267,7 +267,7 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: str | Non
         sys.exit(0 if all_good else 1)
     puzzles, unreadable = read_puzzle_batch(task, puzzle_file)
     for problem in unreadable:  # the good puzzles are still solved
-        stderr.print(f"skipped: {problem}", markup=False, highlight=False, soft_wrap=True)
+        stderr.print(f"skipped: {problem}", markup=False)
     if supports_voting(task):  # e.g. ARC: the best-voted attempts over augmented versions
         sys.exit(voted_solve(task, loaded, puzzles, model_data(task, loaded, None), max_steps, versions, as_json))
     records = solve_all(task, loaded, puzzles, halt, max_steps, trajectory or png is not None, halt_threshold)

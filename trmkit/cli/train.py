@@ -153,7 +153,7 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         config = configuration.load_config(task, config_name or default_config_name(resolve_device(device)), overrides)
         distributed.local_batch_size(config.train.batch_size, nproc)
         argv = torchrun_argv(click.get_current_context(), nproc)
-        stderr.print(f"starting: {shlex.join(argv)}", markup=False, highlight=False, soft_wrap=True)
+        stderr.print(f"starting: {shlex.join(argv)}", markup=False)
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(argv[0], argv)
@@ -184,7 +184,7 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
     )
     versions = distinct_versions(task, config, dataset)
     if config.train.compile and compiling.compiler_failure(torch_device) is None:  # else training warns why it runs eagerly
-        stderr.print("train.compile: the first steps compile the network, which takes a while (--set train.compile=false trains eagerly)", soft_wrap=True)
+        stderr.print("train.compile: the first steps compile the network, which takes a while (--set train.compile=false trains eagerly)")
     with (
         StopRequest() as stop, _progress(config.train.steps) as report, open_logs(log_to, run_dir, config.to_dict()) as logs,
         warnings.catch_warnings(),
@@ -206,7 +206,7 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
     }
     if stop.requested:
         again = command_line(click.get_current_context(), config_name=name, out=run_dir, resume=True)
-        stderr.print(f"stopped at step {trainer.step}; continue with: {again}", markup=False, highlight=False, soft_wrap=True)
+        stderr.print(f"stopped at step {trainer.step}; continue with: {again}", markup=False)
     if as_json:
         emit_json(summary)
     else:
@@ -250,7 +250,7 @@ def _latest(run_dir: Path) -> Path:
 
 def _one_line_warning(message: Warning | str, *args: Any, **kwargs: Any) -> None:
     """Warnings while training (a compile that falls back to eager, say), as one line on stderr."""
-    stderr.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+    stderr.print(f"[yellow]warning:[/] {escape(str(message))}")
 
 
 class _progress:
