@@ -70,8 +70,9 @@ def build(task: Task, options: Any, seed: int) -> Dataset:
     if overlap and not task.spec.test_shares_groups:
         raise InputError(f"the {task.name} dataset builder put {len(overlap)} puzzle groups in both train and test")
     all_ids = np.concatenate([examples.puzzle_identifiers for examples in splits.values()])
+    identifiers = int(all_ids.max(initial=0)) + 1
     for name, examples in splits.items():  # what load() would refuse, caught before it is saved
-        problem = _array_problem(examples, seq_len, task.spec.vocab_size, int(all_ids.max(initial=0)) + 1, len(examples))
+        problem = _array_problem(examples, seq_len, task.spec.vocab_size, identifiers, len(examples))
         if problem:
             raise PluginError(f"the {task.name} dataset builder of plugin {task.plugin} returned a {name} split with {problem}; this is a bug of that plugin")
     manifest = {
@@ -84,7 +85,7 @@ def build(task: Task, options: Any, seed: int) -> Dataset:
         "seed": seed,
         "seq_len": int(seq_len),
         "vocab_size": task.spec.vocab_size,
-        "num_puzzle_identifiers": int(all_ids.max(initial=0)) + 1,
+        "num_puzzle_identifiers": identifiers,
         "counts": {name: len(examples) for name, examples in splits.items()},
     }
     return Dataset(dict(splits), manifest)

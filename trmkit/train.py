@@ -292,14 +292,14 @@ def train(
     def evaluation_due(step: int) -> bool:
         return bool(train_config.eval_every and step % train_config.eval_every == 0) or step == train_config.steps
 
-    # The evaluation of the step we resume from, if due, may have failed after its checkpoint
-    # was written (a plugin's validator raising, say): it is made up for before going on.
-    unevaluated = resume and evaluation_due(trainer.step) and not (main and _evaluated_at(metrics_path, trainer.step))
-    unevaluated = distributed.broadcast_object(unevaluated)
+    evaluated = False
     if main:  # lines after the step we start from are redone (all of them in a run started afresh)
-        _truncate_metrics(metrics_path, trainer.step)
+        evaluated = _truncate_metrics(metrics_path, trainer.step)
         text = json.dumps(config.to_dict(), indent=2)
         atomic_write(run_dir / "config.json", lambda handle: handle.write(text.encode()))
+    # The evaluation of the step we resume from, if due, may have failed after its checkpoint
+    # was written (a plugin's validator raising, say): it is made up for before going on.
+    unevaluated = distributed.broadcast_object(resume and evaluation_due(trainer.step) and not evaluated)
     started = time.perf_counter()
     first_step = trainer.step
     # Rank 0 alone keeps the log; the batch workers (if any) stop when the run ends, however it ends.
@@ -342,30 +342,20 @@ def train(
     return trainer
 
 
-def _evaluated_at(path: Path, step: int) -> bool:
-    """Whether the log holds an evaluation of ``step``."""
+def _truncate_metrics(path: Path, step: int) -> bool:
+    """Drop log lines written after the checkpoint we resume from (they will be redone); returns
+    whether the lines kept hold an evaluation of ``step``."""
     if not path.is_file():
         return False
+    kept, evaluated = [], False
     for line in path.read_text().splitlines():
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(record, dict) and record.get("step") == step and "eval" in record:
-            return True
-    return False
-
-
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop log lines written after the checkpoint we resume from (they will be redone)."""
-    if not path.is_file():
-        return
-    kept = []
-    for line in path.read_text().splitlines():
-        try:
-            if json.loads(line).get("step", 0) <= step:
-                kept.append(line)
-        except json.JSONDecodeError:
-            continue
+        if record.get("step", 0) <= step:
+            kept.append(line)
+            evaluated = evaluated or (record.get("step") == step and "eval" in record)
     text = "".join(f"{line}\n" for line in kept)
     atomic_write(path, lambda handle: handle.write(text.encode()))  # a kill here must not lose the log
+    return evaluated

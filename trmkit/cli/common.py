@@ -159,11 +159,10 @@ def without_annotations(text: str) -> str:
     kept, skipping = [], False
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
-        if ANNOTATION.fullmatch(body):
-            skipping = bool(NOT_THE_ANSWER.fullmatch(body))
-        if skipping or ANNOTATION.fullmatch(body):
-            line = line[len(body):]
-        kept.append(line)
+        annotation = ANNOTATION.fullmatch(body) is not None
+        if annotation:
+            skipping = NOT_THE_ANSWER.fullmatch(body) is not None
+        kept.append(line[len(body):] if annotation or skipping else line)
     return "".join(kept)
 
 
