@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors.torch import load_file
 
-from trmkit import dataset, distributed, get_task, load_config
+from torch.distributed.elastic.multiprocessing.api import SignalException
+
+from trmkit import dataset, distributed, get_task, launch, load_config
 from trmkit.act import empty_carry, supervision_step
 from trmkit.checkpoint import MODEL_FILE, STATE_FILE, resolve
 from trmkit.cli import main
@@ -221,29 +224,106 @@ def test_sharded_predictions_gathered_score_like_one_pass(fake_task):
     assert score(task, test, Predictions.concatenate(shards)) == evaluate(model, task, test, batch_size=4)
 
 
-def test_nproc_execs_torchrun_with_the_same_command(fake_task, monkeypatch, tmp_path):
+def test_nproc_runs_the_same_command_on_n_processes_and_exits_with_their_status(fake_task, monkeypatch, tmp_path):
     launched = []
 
-    def fake_exec(path, argv):
-        launched.append(argv)
-        raise SystemExit(0)
+    def fake_run(arguments, nproc):
+        launched.append((arguments, nproc))
+        return 7
 
-    monkeypatch.setattr(os, "execv", fake_exec)
+    monkeypatch.setattr(launch, "run_processes", fake_run)
     for name in distributed.LAUNCHER_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     result = CliRunner().invoke(main, ["train", fake_task, "--config", "tiny", "--nproc", "2", "--set", "train.lr=0.01", "--out", str(tmp_path / "run")])
-    assert result.exit_code == 0, result.output
-    assert launched == [[sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "trmkit",
-                         "train", fake_task, "--config", "tiny", "--set", "train.lr=0.01", "--out", str(tmp_path / "run")]]
+    assert result.exit_code == 7, result.output
+    assert launched == [(["train", fake_task, "--config", "tiny", "--set", "train.lr=0.01", "--out", str(tmp_path / "run")], 2)]
+
+
+def test_the_launcher_gives_torchrun_a_command_line_it_accepts():
+    from torch.distributed.run import get_args_parser
+
+    options = get_args_parser().parse_args(launch.torchrun_arguments(["train", "sudoku", "--steps", "5"], 3))
+    assert (options.standalone, options.nproc_per_node, options.module, options.training_script) == (True, "3", True, "trmkit")
+    assert options.training_script_args == ["train", "sudoku", "--steps", "5"]
+    assert options.shutdown_timeout == launch.SHUTDOWN_TIMEOUT_S  # time to finish a step and checkpoint
+
+
+def _ended(exitcode: int, rank: int = 0) -> Exception:
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
+
+    return ChildFailedError("trmkit", {rank: ProcessFailure(local_rank=rank, pid=4321, exitcode=exitcode, error_file="")})
+
+
+@pytest.mark.parametrize("raised, status", [
+    (None, 0),
+    (SignalException("got SIGINT", signal.SIGINT), 130),
+    (SignalException("got SIGTERM", signal.SIGTERM), 143),
+    (_ended(1), 1),  # the process printed its error; its status is the run's
+    (_ended(2), 2),
+], ids=["finished", "ctrl-c", "sigterm", "failed", "usage"])
+def test_the_launcher_turns_how_the_processes_ended_into_one_exit_status(monkeypatch, raised, status):
+    def fake_run(options):
+        if raised is not None:
+            raise raised
+
+    monkeypatch.setattr("torch.distributed.run.run", fake_run)
+    assert launch.run_processes(["train", "sudoku"], 2) == status
+
+
+def test_a_training_process_killed_from_outside_is_named_in_one_line(monkeypatch):
+    def fake_run(options):
+        raise _ended(-signal.SIGKILL, rank=1)
+
+    monkeypatch.setattr("torch.distributed.run.run", fake_run)
+    with pytest.raises(launch.ProcessKilled, match=r"^training process 1 was killed by SIGKILL \(out of memory\?\)$"):
+        launch.run_processes(["train", "sudoku"], 2)
 
 
 def test_a_batch_nproc_cannot_split_is_one_line_before_torchrun_starts(fake_task, monkeypatch, tmp_path):
-    monkeypatch.setattr(os, "execv", lambda path, argv: pytest.fail("torchrun started"))
+    monkeypatch.setattr(launch, "run_processes", lambda arguments, nproc: pytest.fail("torchrun started"))
     for name in distributed.LAUNCHER_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     result = CliRunner().invoke(main, ["train", fake_task, "--config", "tiny", "--nproc", "3", "--set", "train.batch_size=4", "--out", str(tmp_path / "run")])
     assert result.exit_code == 2
     assert result.stderr == "Error: train.batch_size 4 does not split evenly over 3 processes\n"
+
+
+def _nproc_run(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    """``trmkit train sudoku --nproc 2 ARGS`` on the CPU, in a process group of its own as a
+    terminal's foreground job is (so that Ctrl-C reaches the launcher and both processes)."""
+    env = {key: value for key, value in os.environ.items() if key not in (*distributed.LAUNCHER_VARIABLES, "TRMKIT_DISABLE_PLUGINS")}
+    env.update(CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "trmkit", "train", "sudoku", "--config", "tiny", "--nproc", "2", "--device", "cpu", *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_two_process_run_with_a_checkpoint_and_no_traceback(tmp_path):
+    from test_reliability_crash import logged_steps, wait_until
+
+    run_dir = tmp_path / "run"
+    process = _nproc_run(tmp_path, "--steps", "5000", "--set", "train.log_every=1", "--set", "train.eval_every=0", "--out", str(run_dir))
+    wait_until(lambda: len(logged_steps(run_dir)) >= 1, process)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-3000:]
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr[-3000:]
+    step = logged_steps(run_dir)[-1]
+    assert f"stopped at step {step}; continue with: " in stderr
+    assert resolve(run_dir).name == f"step-{step:07d}"
+
+
+@pytest.mark.slow
+def test_a_failing_two_process_run_says_why_in_one_line_per_process(tmp_path):
+    (tmp_path / "empty").mkdir()
+    process = _nproc_run(tmp_path, "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "run"))
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    errors = sorted(line for line in stderr.splitlines() if line.startswith("Error: "))
+    assert errors[0] == f"Error: {tmp_path / 'empty'} is not a trmkit dataset (no manifest.json; build one with 'trmkit data build')", stderr[-3000:]
+    # rank 1 waits for rank 0 and sees it go, unless torchrun's SIGTERM reaches it first
+    assert errors[1:] in ([], ["Error: rank 1: lost contact with the other training processes: one of them stopped or failed (see its error)"]), stderr[-3000:]
+    assert "Traceback" not in stderr and "FAILED" not in stderr, stderr[-3000:]
 
 
 def test_nproc_under_torchrun_is_a_usage_error(fake_task, monkeypatch, tmp_path):

@@ -16,6 +16,7 @@ Nothing here imports torch: ``trmkit --help``, ``tasks`` and ``plugins`` must st
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import traceback
@@ -74,11 +75,18 @@ def reported_errors(debug: bool = False) -> Iterator[None]:
     except TrmkitError as exc:
         if debug:
             traceback.print_exc()
-        raise CommandError(str(exc) or type(exc).__name__, exc.exit_code) from exc
+        raise CommandError(_process_name() + (str(exc) or type(exc).__name__), exc.exit_code) from exc
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        raise CommandError(_unexpected(exc, debug)) from exc
+        raise CommandError(_process_name() + _unexpected(exc, debug)) from exc
+
+
+def _process_name() -> str:
+    """``rank N: `` in the training processes of a distributed run other than the first, whose
+    errors reach the same terminal."""
+    rank = os.environ.get("RANK", "0")
+    return "" if rank == "0" or os.environ.get("WORLD_SIZE", "1") == "1" else f"rank {rank}: "
 
 
 def _unexpected(error: Exception, debug: bool) -> str:
@@ -87,12 +95,21 @@ def _unexpected(error: Exception, debug: bool) -> str:
     user named, not the temporary one), no memory, or else an internal error."""
     if isinstance(error, MemoryError):  # asked for too much, most likely: no one's bug
         return "out of memory; ask for less (fewer examples, a smaller batch)"
+    if _in_collective(error):  # what the other processes of a distributed run see when one stops
+        return "lost contact with the other training processes: one of them stopped or failed (see its error)"
     culprit = None if plugins.registry.cache_info().currsize == 0 else _plugin_at_fault(error)
     if culprit is None and isinstance(error, OSError) and (error.filename2 or error.filename):
         return f"{error.filename2 or error.filename}: {error.strerror or error}"  # e.g. an --out nobody can write
     what = f"plugin '{culprit.name}' ({culprit.distribution}) failed" if culprit else "internal error"
     message = f"{what}: {type(error).__name__}: {error}" + ("; this is a bug of that plugin" if culprit else "")
     return message + ("" if debug else " (rerun with --debug for the traceback)")
+
+
+def _in_collective(error: Exception) -> bool:
+    """A RuntimeError raised inside one of torch.distributed's collectives (gloo or NCCL): the
+    connection to another process of the run broke, which happens when that process ends."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return isinstance(error, RuntimeError) and any(Path(frame.filename).name == "distributed_c10d.py" for frame in frames)
 
 
 def _plugin_at_fault(error: Exception) -> plugins.PluginInfo | None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import signal
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -152,11 +150,11 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         # A config that cannot run is one line now, not one per process and torchrun's traceback.
         config = configuration.load_config(task, config_name or default_config_name(resolve_device(device)), overrides)
         distributed.local_batch_size(config.train.batch_size, nproc)
-        argv = torchrun_argv(click.get_current_context(), nproc)
-        stderr.print(f"starting: {shlex.join(argv)}", markup=False)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.execv(argv[0], argv)
+        from ..launch import run_processes
+
+        arguments = shlex.split(command_line(click.get_current_context(), nproc=None))[1:]
+        stderr.print(f"starting {nproc} training processes (torchrun): trmkit {shlex.join(arguments)}", markup=False)
+        click.get_current_context().exit(run_processes(arguments, nproc))
     torch_device = click.get_current_context().with_resource(distributed.session(resolve_device(device)))
     if not distributed.is_main():
         stderr.quiet = True  # rank 0 alone reports progress; errors still reach stderr
@@ -234,12 +232,6 @@ def command_line(ctx: click.Context, **changes: Any) -> str:
             else:
                 words += [part for item in (value if getattr(param, "multiple", False) else [value]) for part in (flag, str(item))]
     return shlex.join(words)
-
-
-def torchrun_argv(ctx: click.Context, nproc: int) -> list[str]:
-    """torchrun (of this Python) running this same command on ``nproc`` processes of this machine."""
-    words = shlex.split(command_line(ctx, nproc=None))
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "trmkit", *words[1:]]
 
 
 def _latest(run_dir: Path) -> Path:
