@@ -27,13 +27,10 @@ def main() -> None:
     torch.manual_seed(0)
     model = TRM(config.model)
     optimizer = AdamATan2(model.parameters(), lr=1e-3, weight_decay=0.1)
-    for step in range(20):  # the paper's pseudocode: deep supervision on each batch
+    for step in range(20):  # the paper's pseudocode: an optimizer step per supervision step
         batch = torch.randint(0, len(puzzles), (16,))
-        out = model.train_step(puzzles[batch], solutions[batch], max_steps=config.model.halt_max_steps)
-        out["loss"].backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    print(f"after 20 steps: loss {out['loss'].item():.3f}, exact accuracy {out['accuracy']:.2f}")
+        out = model.train_step(puzzles[batch], solutions[batch], optimizer, max_steps=config.model.halt_max_steps)
+    print(f"after 20 batches: loss {out['loss']:.3f}, exact accuracy {out['accuracy']:.2f}")
 
     result = model.solve(data["test"].inputs[:1], return_trajectory=True)
     puzzle = task.spec.parse(task.decoder.render(task.tokenizer.decode(data["test"].inputs[0])), "test")[0]

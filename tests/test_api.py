@@ -60,7 +60,7 @@ def test_puzzle_identifiers_are_checked_and_used(model: TRM) -> None:
 
 def test_train_step_refuses_a_solution_of_another_shape(model: TRM) -> None:
     with pytest.raises(ValueError, match=r"solution must have the puzzle's shape \[2, 12\], got \[1, 12\]"):
-        model.train_step(np.zeros((2, 12), dtype=np.int64), np.zeros(12, dtype=np.int64))
+        model.train_step(np.zeros((2, 12), dtype=np.int64), np.zeros(12, dtype=np.int64), torch.optim.SGD(model.parameters(), lr=0.1))
 
 
 def test_solve_halts_at_the_models_threshold_unless_given_one(model: TRM) -> None:

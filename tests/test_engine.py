@@ -202,12 +202,25 @@ def test_adaptive_and_all_agree_when_the_model_never_halts_early():
     assert torch.allclose(adaptive["confidence"], full["confidence"])
 
 
-def test_train_step_api_returns_a_loss_to_backpropagate():
+def test_train_step_takes_an_optimizer_step_after_every_supervision_step():
+    """The paper's pseudocode: backward and step inside the supervision loop, so the second step
+    already runs on the weights the first one changed."""
+    torch.manual_seed(0)
     model = TRM(small_config())
     inputs, labels, _ = batch(size=4)
-    out = model.train_step(inputs, labels, max_steps=3)
-    out["loss"].backward()
-    assert model.output_head.weight.grad is not None
+    seen = []
+
+    class Recording(torch.optim.SGD):
+        def step(self, closure=None):
+            seen.append(model.output_head.weight.detach().clone())
+            return super().step(closure)
+
+    optimizer = Recording(model.parameters(), lr=0.1)
+    out = model.train_step(inputs, labels, optimizer, max_steps=3)
+    assert len(seen) == 3 and len(out["losses"]) == 3  # q_halt starts near -5: no sample stops early
+    assert not torch.equal(seen[0], seen[1]) and not torch.equal(seen[1], seen[2])
+    assert out["loss"] == pytest.approx(sum(out["losses"]) / 3) and out["steps"].tolist() == [3, 3, 3, 3]
+    assert all(p.grad is None or not p.grad.any() for p in model.parameters())  # nothing left over
     assert 0.0 <= out["accuracy"] <= 1.0
 
 
@@ -252,3 +265,33 @@ def test_learning_rate_warms_up_linearly_then_follows_the_cosine():
     assert learning_rate(60, 1.0, 10, 110, 0.1) == pytest.approx(0.1 + 0.9 * 0.5)
     assert learning_rate(110, 1.0, 10, 110, 0.1) == pytest.approx(0.1)
     assert learning_rate(500, 1.0, 10, 110, 1.0) == pytest.approx(1.0)  # official default: constant
+
+
+def test_token_accuracy_averages_each_examples_share_and_q_halt_counts_zero_as_sure():
+    """As the reference: a large grid weighs no more than a small one (the ARC case), and
+    q_halt >= 0 is the halting head's "my answer is right"."""
+    import numpy as np
+
+    from trmkit import Examples, get_task
+    from trmkit.evaluate import Predictions, score
+
+    task = get_task("sudoku")  # label 0 is its ignore label
+    labels = np.zeros((2, 81), dtype=np.int64)
+    labels[0, :80] = 5  # 80 supervised cells
+    labels[1, :4] = 7  # 4 supervised cells
+    answers = np.full((2, 81), 5, dtype=np.int64)  # the first all right, the second all wrong
+    examples = Examples(np.ones((2, 81), dtype=np.int64), labels, np.arange(2), np.zeros(2, dtype=np.int64))
+    metrics = score(task, examples, Predictions(answers, answers, np.ones(2, dtype=np.int64), np.array([0.0, -0.5], dtype=np.float32)))
+    assert metrics["token_accuracy"] == 0.5  # (1 + 0) / 2, not 80 / 84
+    assert metrics["exact_accuracy"] == 0.5 and metrics["q_halt_accuracy"] == 1.0  # q 0.0 on the right one counts as sure
+
+
+def test_rotary_positions_are_applied_in_fp32_under_bf16():
+    """The reference casts q and k up to fp32 for RoPE and the result back once."""
+    from trmkit.layers import RotaryEmbedding, apply_rotary
+
+    rotary = RotaryEmbedding(16, 40, 10000.0)
+    x = torch.randn(2, 40, 4, 16).to(torch.bfloat16)
+    once = apply_rotary(x.float(), rotary.cos, rotary.sin).to(torch.bfloat16)
+    assert apply_rotary(x, rotary.cos, rotary.sin).dtype == torch.bfloat16
+    assert torch.equal(apply_rotary(x, rotary.cos, rotary.sin), once)

@@ -54,12 +54,27 @@ def test_pools_depend_on_every_pair_of_the_group_in_any_split_order() -> None:
     assert both.count(0) > Versions(ARC, 0, 100, [train]).count(0)  # the colourful test pair tells more versions apart
 
 
-def test_drawn_versions_spread_evenly_over_the_versions_a_group_has() -> None:
+def test_training_draws_each_group_s_versions_uniformly_from_those_it_has() -> None:
+    """As the reference's sampler: uniform among a group's distinct versions (a group with 72
+    does not see some of them 14/1001 of the time and others 13/1001)."""
+    from trmkit.sampler import Sampler
+
     train = split(Entry(0, TWO_COLOURS, TWO_COLOURS), Entry(1, COLOURFUL, COLOURFUL))
-    pool = Versions(ARC, 1, 200, [train])
-    assert [pool.version(1, drawn) for drawn in range(201)] == list(range(201))
-    spread = np.bincount([pool.version(0, drawn) for drawn in range(201)], minlength=pool.count(0))
-    assert len(spread) == pool.count(0) and spread.min() >= 201 // pool.count(0) and spread.max() <= 201 // pool.count(0) + 1
+    pool = Versions(ARC, 1, 50, [train])  # 36 distinct versions of group 0 for 51 draws
+    counts = pool.counts(np.array([0, 1]))
+    assert counts.tolist() == [pool.count(0), 51] and counts[0] < 51
+    sampler = Sampler(ARC, train, 2, 50, seed=1, jitter=False, versions=pool)
+    drawn: dict[int, list[int]] = {0: [], 1: []}
+    for epoch in range(1000):
+        sampler._epoch_plan(epoch)
+        for index, version in zip(sampler._order, sampler._versions):
+            drawn[int(train.groups[index])].append(int(version))
+    for group in (0, 1):
+        spread = np.bincount(drawn[group], minlength=pool.count(group))
+        assert len(spread) == pool.count(group) and spread.min() > 0  # every version, none beyond
+        expected = len(drawn[group]) / pool.count(group)
+        chi2 = float(((spread - expected) ** 2 / expected).sum())
+        assert chi2 < 2 * pool.count(group)  # about the degrees of freedom when uniform
 
 
 def test_a_group_not_in_the_data_and_tasks_with_one_embedding_keep_every_draw(fake_task: str) -> None:
@@ -68,7 +83,7 @@ def test_a_group_not_in_the_data_and_tasks_with_one_embedding_keep_every_draw(fa
     latin = trmkit.get_task(fake_task)
     examples = trmkit.Examples(np.zeros((2, 16)), np.zeros((2, 16)), np.array([0, 1]), np.zeros(2))
     shared = Versions(latin, 0, 9, [examples])
-    assert not shared.deduplicated and shared.draws(0) == list(range(10)) and shared.version(0, 7) == 7
+    assert not shared.deduplicated and shared.draws(0) == list(range(10)) and shared.counts(np.array([0, 1])).tolist() == [10, 10]
 
 
 def test_pools_worked_out_in_several_processes_are_the_ones_worked_out_here() -> None:

@@ -240,14 +240,18 @@ def deep_supervision(
     model: TRM,
     puzzle: Any,
     solution: Any,
+    optimizer: torch.optim.Optimizer,
     max_steps: int = 16,
     loss: str = "stablemax",
     q_loss_weight: float = 0.5,
 ) -> dict[str, Any]:
-    """The paper's pseudocode loop on one batch: supervision steps until every sample's q_halt
-    says stop (or ``max_steps``). Each step's loss counts only samples still running; the carry
-    is detached between steps. Returns ``loss`` (sum over steps, divided by the batch size),
-    ``accuracy`` (exact answers at each sample's last step) and ``steps``."""
+    """The paper's pseudocode loop (its Figure 3) on one batch: up to ``max_steps`` supervision
+    steps, each followed by its own backward pass and optimizer step, so every step improves on
+    the weights the previous one left; the carry is detached between steps. A sample stops once
+    its q_halt > 0 (its loss no longer counts), the batch once every sample has. Returns
+    ``losses`` (each step's loss, divided by the batch size as the reference divides by its
+    batch), ``loss`` (their mean), ``accuracy`` (exact answers at each sample's last step) and
+    ``steps`` (how many steps each sample ran)."""
     device = model.y_init.device
     inputs = as_tokens(puzzle, model)
     labels = as_tokens(solution, model, "solution", vocabulary=False)  # may hold the ignore label
@@ -259,15 +263,18 @@ def deep_supervision(
     running = torch.ones(batch, dtype=torch.bool, device=device)
     exact = torch.zeros(batch, dtype=torch.bool, device=device)
     steps = torch.zeros(batch, dtype=torch.long, device=device)
-    total = torch.zeros((), device=device, dtype=torch.float64)
+    losses = []
     for _ in range(max_steps):
         y, z, logits, q_halt, _ = model(y, z, inputs, ids)
         step_loss, _, _ = act_loss(logits[running], labels[running], q_halt[running], loss, q_loss_weight)
-        total = total + step_loss
+        (step_loss / batch).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(step_loss.item() / batch)
         _, correct = accuracy_parts(logits.detach(), labels)
         exact = torch.where(running, correct, exact)
         steps = steps + running
         running = running & (q_halt.detach() <= 0)
         if not running.any():
             break
-    return {"loss": total / batch, "accuracy": exact.float().mean().item(), "steps": steps}
+    return {"loss": sum(losses) / len(losses), "losses": losses, "accuracy": exact.float().mean().item(), "steps": steps}

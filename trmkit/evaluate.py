@@ -42,9 +42,11 @@ class Predictions:
 
 
 def evaluate(model: TRM, task: Task, examples: Examples, batch_size: int = 256, limit: int = 0, max_steps: int | None = None, threshold: float = 0.0) -> dict[str, Any]:
-    """Metrics of ``model`` on ``examples`` (the first ``limit`` if > 0): exact / token accuracy
-    for the official protocol (all steps) and for adaptive halting, the mean steps adaptive halting
-    takes, the halting head's accuracy (q_halt > 0 exactly when the final answer is right), and
+    """Metrics of ``model`` on ``examples`` (the first ``limit`` if > 0): exact accuracy for the
+    official protocol (all steps) and for adaptive halting, token accuracy (each example's share of
+    right tokens, averaged over examples as the reference does, so a large ARC grid weighs no more
+    than a small one), the mean steps adaptive halting takes, the halting head's accuracy
+    (q_halt >= 0 exactly when the final answer is right, the reference's test), and
     the share of final answers the task's validators accept (above exact accuracy when puzzles
     have several solutions, e.g. mazes with several shortest paths).
 
@@ -84,7 +86,7 @@ def score(task: Task, examples: Examples, predictions: Predictions, batch_size: 
     """The metrics of :func:`evaluate` from the predictions for the first ``len(predictions)``
     examples."""
     count = len(predictions.answers)
-    totals = {"exact": 0, "tokens_right": 0, "tokens": 0, "adaptive_exact": 0, "adaptive_steps": 0, "q_halt_right": 0, "valid": 0}
+    totals = {"exact": 0, "token_accuracy": 0.0, "adaptive_exact": 0, "adaptive_steps": 0, "q_halt_right": 0, "valid": 0}
     first = 0
     for batch in evaluation_batches(task, examples, batch_size, 0, count):
         part = slice(first, first + len(batch.labels))
@@ -94,17 +96,16 @@ def score(task: Task, examples: Examples, predictions: Predictions, batch_size: 
         right = (answers == batch.labels) & mask
         exact = right.sum(-1) == mask.sum(-1)
         totals["exact"] += int(exact.sum())
-        totals["tokens_right"] += int(right.sum())
-        totals["tokens"] += int(mask.sum())
+        totals["token_accuracy"] += float((right.sum(-1) / np.maximum(1, mask.sum(-1))).sum())
         totals["adaptive_exact"] += int(((predictions.adaptive_answers[part] == batch.labels) | ~mask).all(-1).sum())
         totals["adaptive_steps"] += int(predictions.adaptive_steps[part].sum())
-        totals["q_halt_right"] += int(((predictions.q_halt[part] > 0) == exact).sum())
+        totals["q_halt_right"] += int(((predictions.q_halt[part] >= 0) == exact).sum())
         totals["valid"] += count_valid(task, batch.inputs, answers)
     n = max(1, count)
     return {
         "examples": count,
         "exact_accuracy": totals["exact"] / n,
-        "token_accuracy": totals["tokens_right"] / max(1, totals["tokens"]),
+        "token_accuracy": totals["token_accuracy"] / n,
         "adaptive_exact_accuracy": totals["adaptive_exact"] / n,
         "adaptive_mean_steps": totals["adaptive_steps"] / n,
         "q_halt_accuracy": totals["q_halt_right"] / n,

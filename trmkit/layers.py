@@ -79,10 +79,12 @@ class RotaryEmbedding(nn.Module):
 
 
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate [B, L, heads, head_dim] by position: pairs (i, i + head_dim/2) turn together."""
-    first, second = x.chunk(2, dim=-1)
+    """Rotate [B, L, heads, head_dim] by position: pairs (i, i + head_dim/2) turn together.
+    Computed in fp32 and returned in x's dtype, as the reference does under bf16."""
+    wide = x.float()
+    first, second = wide.chunk(2, dim=-1)
     rotated = torch.cat([-second, first], dim=-1)
-    return x * cos[:, None, :].to(x.dtype) + rotated * sin[:, None, :].to(x.dtype)
+    return (wide * cos[:, None, :] + rotated * sin[:, None, :]).to(x.dtype)
 
 
 class Attention(nn.Module):

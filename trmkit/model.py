@@ -174,17 +174,19 @@ class TRM(nn.Module):
             threshold=self.halt_threshold if threshold is None else threshold, batch_size=batch_size,
         )
 
-    def train_step(self, puzzle: torch.Tensor, solution: torch.Tensor, max_steps: int = 16, loss: str = "stablemax", q_loss_weight: float = 0.5) -> dict[str, Any]:
-        """Deep supervision on one batch: up to ``max_steps`` supervision steps, halting learned.
-
-        Returns ``loss`` (summed over steps and divided by the batch: call ``backward`` on it; the
-        carry is detached between steps so each step's graph is separate) and ``accuracy`` (exact
-        puzzles at the last step). This is the paper's pseudocode loop; ``trmkit train`` uses the
-        official persistent-carry scheme instead (:mod:`trmkit.train`).
+    def train_step(
+        self, puzzle: torch.Tensor, solution: torch.Tensor, optimizer: torch.optim.Optimizer, max_steps: int = 16,
+        loss: str = "stablemax", q_loss_weight: float = 0.5,
+    ) -> dict[str, Any]:
+        """Deep supervision on one batch as the paper's pseudocode has it: up to ``max_steps``
+        supervision steps, each with its own backward pass and ``optimizer`` step, samples
+        stopping once their q_halt > 0. Returns ``loss`` (the mean of the steps' ``losses``),
+        ``accuracy`` (exact puzzles at their last step) and ``steps`` (per sample). ``trmkit
+        train`` uses the official persistent-carry scheme instead (:mod:`trmkit.train`).
         """
         from .act import deep_supervision
 
-        return deep_supervision(self, puzzle, solution, max_steps=max_steps, loss=loss, q_loss_weight=q_loss_weight)
+        return deep_supervision(self, puzzle, solution, optimizer, max_steps=max_steps, loss=loss, q_loss_weight=q_loss_weight)
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> TRM:

@@ -1,11 +1,11 @@
 """Training batches, augmented on the fly and deterministic in (seed, position).
 
 Each epoch visits every puzzle group once in a seeded random order; each visit draws one of the
-group's ``augmentations + 1`` versions (0 = the original; :mod:`trmkit.versions` says which
-draw of the task's augmenters each is) and the task builds that version's transform from the
-seed, so no augmented copy is ever stored and the same position always yields the same batch.
-Resuming needs only the position. The task's training-only jitters (ARC: translation) come
-last, drawn per (seed, group, version, example) as well.
+group's versions uniformly (``augmentations + 1``, or fewer where only distinct ones are kept;
+0 = the original; :mod:`trmkit.versions` says which draw of the task's augmenters each is) and
+the task builds that version's transform from the seed, so no augmented copy is ever stored and
+the same position always yields the same batch. Resuming needs only the position. The task's
+training-only jitters (ARC: translation) come last, drawn per (seed, group, version, example).
 
 In a data-parallel run every rank walks the same global sequence and fills only its own slots of
 each global batch (``slots``), so the ranks' shards are distinct, together make up exactly the batch
@@ -42,7 +42,6 @@ class Sampler:
         self.examples = examples
         self.batch_size = batch_size
         self.first_slot, self.slot_count = slots if slots is not None else (0, batch_size)
-        self.augmentations = max(0, augmentations)
         self.seed = seed
         # Pass the one built from every split of the dataset, as evaluation builds it: which draws
         # make distinct versions depends on all of a group's pairs.
@@ -65,7 +64,7 @@ class Sampler:
         """Example order and version of every example for ``epoch`` (computed once per epoch)."""
         rng = np.random.default_rng([self.seed, epoch])
         order = rng.permutation(len(self.group_ids))
-        versions = rng.integers(0, self.augmentations + 1, size=len(self.group_ids))
+        versions = rng.integers(0, self.versions.counts(self.group_ids))  # uniform over each group's distinct versions
         self._order = np.concatenate([self._members[self._starts[g] : self._starts[g + 1]] for g in order])
         self._versions = versions[self._group_of[self._order]]
         self._epoch = epoch
@@ -90,7 +89,7 @@ class Sampler:
                 self._epoch_plan(epoch)
             index = self._order[offset]
             group = int(self.group_ids[self._group_of[index]])
-            version = self.versions.version(group, int(self._versions[offset]))
+            version = int(self._versions[offset])
             transform = self.versions.transform(group, version, seq_len)
             inputs[slot] = transform.apply(self.examples.inputs[index])
             labels[slot] = transform.apply(self.examples.labels[index])

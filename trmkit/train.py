@@ -163,7 +163,7 @@ class Trainer:
             "halted": halted.sum(),
             "accuracy": token_accuracy[halted].sum(),
             "exact": (correct & halted).sum(),
-            "q_halt_right": (((q_halt > 0) == correct) & halted).sum(),
+            "q_halt_right": (((q_halt >= 0) == correct) & halted).sum(),
             "steps": self.carry.steps[halted].sum(),
         }
         values = distributed.sum_across_ranks(torch.stack([value.detach().to(torch.float64) for value in sums.values()]))

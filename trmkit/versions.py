@@ -98,10 +98,11 @@ class Versions:
         """How many distinct versions ``group`` has (at most ``augmentations`` + 1)."""
         return len(self.draws(group)) if self.deduplicated else self.wanted
 
-    def version(self, group: int, drawn: int) -> int:
-        """The version of ``group`` for ``drawn``, drawn uniformly from 0..augmentations: itself
-        when the group has every version, else spread evenly over the versions it has."""
-        return drawn * self.count(group) // self.wanted
+    def counts(self, groups: np.ndarray) -> np.ndarray:
+        """:meth:`count` of each of ``groups``: what a version is drawn uniformly below."""
+        if not self.deduplicated:
+            return np.full(len(groups), self.wanted, dtype=np.int64)
+        return np.array([self.count(int(group)) for group in groups], dtype=np.int64)
 
     def transform(self, group: int, version: int, seq_len: int) -> Transform:
         """Version ``version`` (< ``count(group)``) of ``group``'s examples."""
