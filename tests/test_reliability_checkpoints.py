@@ -1,5 +1,8 @@
 """Guarantees 3 and 5 of issue 7: loading a checkpoint never runs code, a damaged one is refused
-with one line naming the file and the problem, and a NaN or Inf never reaches a checkpoint.
+with one line naming the file and the problem, and a NaN or Inf never reaches a checkpoint. Also:
+a run directory belongs to one run: a resume continues that run as it was trained or is refused,
+two runs never write one directory at once, a new run never overwrites files it did not write,
+every checkpoint file's metadata is checked, and a full disk or a crafted checkpoint is one line.
 
 Runs on the small fixture task (``latin``), trained in process for a few steps.
 """
@@ -8,8 +11,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pickle
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,13 +25,19 @@ import torch
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 import trmkit
 from trmkit import dataset, get_task, load_config
-from trmkit.checkpoint import MODEL_FILE, STATE_FILE, STATE_JSON, latest_checkpoint, load_model, load_state, read_weights, save_model
+from trmkit import checkpoint
+from trmkit.atomic import atomic_write
+from trmkit.checkpoint import (
+    METADATA_DIGEST_KEY, MODEL_FILE, STATE_FILE, STATE_JSON, latest_checkpoint, load_model, load_state, metadata_digest, read_weights, save_model,
+)
 from trmkit.cli import main
 from trmkit.convert import load_official_state_dict
+from trmkit.resuming import CHANGEABLE
 from trmkit.train import Trainer, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -153,7 +166,9 @@ def widen_config(path: Path) -> None:
     tensors, metadata = read_weights(path)
     config = json.loads(metadata["config"])
     config["model"]["hidden_size"] *= 2
-    save_file(tensors, path, metadata={**metadata, "config": json.dumps(config), "tensors_sha256": metadata["tensors_sha256"]})
+    metadata = {**metadata, "config": json.dumps(config)}
+    metadata["metadata_sha256"] = metadata_digest(metadata)  # a config changed on purpose, not by damage
+    save_file(tensors, path, metadata=metadata)
 
 
 @pytest.mark.parametrize(
@@ -179,7 +194,7 @@ def test_a_damaged_model_file_is_one_line_naming_the_file_and_the_problem(run: P
     [
         (STATE_FILE, flip_a_weight_byte, "damaged: its tensors do not match the checksum"),
         (STATE_FILE, truncate, "not a readable safetensors file"),
-        (STATE_JSON, lambda path: path.write_text('{"step": "four"}'), "damaged training state"),
+        (STATE_JSON, lambda path: path.write_text('{"step": "four"}'), "damaged: it does not match the checksum"),
         (STATE_JSON, truncate, "unreadable training state"),
     ],
     ids=["state-bit-flip", "state-truncated", "state-json-wrong-type", "state-json-truncated"],
@@ -194,7 +209,7 @@ def test_a_damaged_training_state_stops_resume_with_one_line(run: Path, name: st
 def test_a_checkpoint_of_another_task_is_refused_by_solve_and_by_resume(run: Path, tmp_path: Path) -> None:
     assert_one_line_error(invoke("solve", "sudoku", "-", "--model", run), "is a model for task 'latin', not 'sudoku'")
     result = invoke("train", "sudoku", "--config", "tiny", "--steps", "6", "--out", run, "--resume")
-    assert_one_line_error(result, "holds a 'latin' dataset, not 'sudoku'")  # its data says so first
+    assert_one_line_error(result, f"{run / RUN_CHECKPOINT / MODEL_FILE} is a checkpoint of task 'latin', not 'sudoku'")
     sudoku = get_task("sudoku")
     options = sudoku.dataset_options({"num_train": 8, "num_test": 4})
     data = dataset.save(dataset.build(sudoku, options, seed=0), tmp_path / "sudoku-data")
@@ -266,3 +281,174 @@ def test_nan_weights_are_never_saved_over_good_ones(fake_task: str, tmp_path: Pa
     resumed = invoke(*arguments, "--resume")  # the suggested way on: resume from the good one
     assert resumed.exit_code == 0, resumed.output
     assert latest_checkpoint(root).name == "step-0000008"
+
+
+# -- a run directory belongs to one run (resume as trained, one writer, only its own files) --
+def resume(run: Path, *extra: str, steps: int = 6):
+    return invoke("train", "latin", "--config", "tiny", "--steps", steps, "--out", run, "--resume", "--data", run / "data",
+                  *[f"--set={s}" for s in SETTINGS], *extra)
+
+
+def resign(path: Path, change_config) -> None:
+    """Rewrite ``path`` with its config changed and every checksum made to fit (a crafted file)."""
+    tensors, metadata = read_weights(path)
+    config = json.loads(metadata["config"])
+    change_config(config)
+    write_signed(path, tensors, {**metadata, "config": json.dumps(config)})
+
+
+def write_signed(path: Path, tensors, metadata: dict[str, str]) -> None:
+    metadata = {key: value for key, value in metadata.items() if key != METADATA_DIGEST_KEY}
+    save_file(tensors, path, metadata={**metadata, METADATA_DIGEST_KEY: metadata_digest(metadata)})
+
+
+# -- resuming as it was trained ---------------------------------------------------------------
+def test_a_resume_that_changes_what_the_steps_compute_is_refused_with_the_settings_to_restore(run: Path) -> None:
+    before = (run / "config.json").read_bytes()
+    result = resume(run, "--set", "train.lr=0.5", "--set", "model.n=3")
+    assert_one_line_error(result, "was trained with other settings (model.n 2 -> 3, train.lr 0.0001 -> 0.5)",
+                          "continue it as it was with --set model.n=2 --set train.lr=0.0001", codes=(2,))
+    assert (run / "config.json").read_bytes() == before  # nothing of the run was touched
+    assert resume(run, "--set", "model.n=2").exit_code == 0  # saying the run's own value is fine
+
+
+def test_a_resume_may_train_further_and_log_evaluate_and_checkpoint_differently(run: Path) -> None:
+    assert {"train.steps", "train.eval_every", "train.log_every", "train.checkpoint_every"} <= CHANGEABLE
+    result = resume(run, "--set", "train.eval_every=3", "--set", "train.log_every=2", "--set", "train.checkpoint_every=3", steps=7)
+    assert result.exit_code == 0, result.output
+    assert checkpoint.latest_checkpoint(run / "checkpoints").name == "step-0000007"
+
+
+def test_a_refused_resume_leaves_the_runs_default_dataset_as_it_was(fake_task: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    command = ["train", fake_task, "--config", "tiny", "--steps", "2", "--out", out, *[f"--set={s}" for s in SETTINGS]]
+    assert invoke(*command).exit_code == 0
+    before = {path.name: path.read_bytes() for path in (out / "data").iterdir()}
+    result = invoke(*command, "--resume", "--steps", "4", "--set", "data.seed=1")
+    assert_one_line_error(result, "data.seed 0 -> 1", codes=(2,))
+    assert {path.name: path.read_bytes() for path in (out / "data").iterdir()} == before
+
+
+def test_a_damaged_latest_checkpoint_names_the_older_one_to_resume_from(run: Path) -> None:
+    (run / RUN_CHECKPOINT / STATE_JSON).write_text("{")
+    assert_one_line_error(resume(run), "unreadable training state", f"the older checkpoint {run / 'checkpoints' / 'step-0000002'} may be whole")
+
+
+def test_damaged_lines_in_the_metrics_log_do_not_block_a_resume(run: Path) -> None:
+    with open(run / "metrics.jsonl", "ab") as log:
+        log.write(b'\xff\xfe\nnull\n{"step": "7"}\n[' + b"[" * 100000 + b"\n")
+    result = resume(run)
+    assert result.exit_code == 0, result.output
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps) and steps[-1] == 6
+
+
+# -- one run per directory, and only its own files ----------------------------------------------
+def test_a_second_run_into_a_directory_in_use_is_refused_naming_the_first(run: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from trmkit.runlock import run_lock
+            with run_lock(__import__("pathlib").Path({str(run)!r})):
+                print("locked", flush=True)
+                time.sleep(60)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert_one_line_error(resume(run), f"{run} is in use by another training run (process {holder.pid})")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert resume(run).exit_code == 0  # the lock goes with the process that held it
+
+
+@pytest.mark.parametrize("name", ["config.json", "metrics.jsonl"])
+def test_a_new_run_does_not_overwrite_files_it_finds_in_out(fake_task: str, tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_text("mine\n")
+    result = invoke("train", fake_task, "--config", "tiny", "--steps", "2", "--out", tmp_path, *[f"--set={s}" for s in SETTINGS])
+    assert_one_line_error(result, f"{tmp_path} already holds a run ({name}); pass --resume", codes=(2,))
+    assert (tmp_path / name).read_text() == "mine\n"
+
+
+def test_only_checkpoint_folders_are_pruned(run: Path) -> None:
+    keep = [run / "checkpoints" / "step-0000002-best", run / "checkpoints" / "step-notes"]
+    for folder in keep:
+        folder.mkdir()
+    assert resume(run, steps=8).exit_code == 0
+    names = sorted(path.name for path in (run / "checkpoints").iterdir())
+    assert names == ["latest", "step-0000002-best", "step-0000006", "step-0000008", "step-notes"]
+
+
+def test_a_run_whose_checkpoints_cannot_be_written_fails_before_training(fake_task: str, tmp_path: Path) -> None:
+    (tmp_path / "checkpoints" / "latest").mkdir(parents=True)
+    result = invoke("train", fake_task, "--config", "tiny", "--steps", "2", "--out", tmp_path, *[f"--set={s}" for s in SETTINGS])
+    assert_one_line_error(result, f"{tmp_path / 'checkpoints' / 'latest'}: not a file")
+    assert not (tmp_path / "metrics.jsonl").exists()
+
+
+# -- a full disk --------------------------------------------------------------------------------
+def test_a_checkpoint_that_cannot_be_written_is_one_line_and_leaves_the_last_one(run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*args, **kwargs):
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(checkpoint, "save_file", full)
+    result = resume(run)
+    assert_one_line_error(result, f"{run / 'checkpoints' / 'step-0000006'}: cannot write the checkpoint", "No space left on device",
+                          f"the last good checkpoint {run / RUN_CHECKPOINT} is kept")
+    assert sorted(path.name for path in (run / "checkpoints").iterdir()) == ["latest", "step-0000002", "step-0000004"]
+
+
+def test_a_failed_atomic_write_names_the_file_not_its_temporary(tmp_path: Path) -> None:
+    def no_space(handle):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError) as raised:
+        atomic_write(tmp_path / "config.json", no_space)
+    assert raised.value.filename == str(tmp_path / "config.json") and raised.value.errno == 28
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checkpoint_files_get_an_ordinary_files_mode(run: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in (run / RUN_CHECKPOINT).iterdir():
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name
+
+
+# -- what a checkpoint's metadata says is checked too ------------------------------------------------
+def test_a_changed_byte_in_a_models_config_or_in_state_json_is_refused(run: Path) -> None:
+    model_file = run / RUN_CHECKPOINT / MODEL_FILE
+    tensors, metadata = read_weights(model_file)
+    config = json.loads(metadata["config"])
+    config["model"]["n"] += 1
+    save_file(tensors, model_file, metadata={**metadata, "config": json.dumps(config)})
+    with pytest.raises(trmkit.InputError, match="its metadata .* does not match the checksum"):
+        load_model(model_file)
+    state = run / "checkpoints" / "step-0000002" / STATE_JSON
+    state.write_text(state.read_text().replace('"sampler_position": 8', '"sampler_position": 9'))
+    with pytest.raises(trmkit.InputError, match="state.json: damaged: it does not match the checksum"):
+        checkpoint.load_state(state.parent)
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    (lambda config: config["model"].update(hidden_size=2**20), "embed_tokens.weight: config (6, 1048576), weights (6, 16)"),
+    (lambda config: config["model"].update(num_puzzle_identifiers=10**12), "puzzle_emb.weight: config (1000000000000, 16), weights (1, 16)"),
+    (lambda config: config["model"].update(num_layers=100000), "config: 100000 layers, weights: 2"),
+    (lambda config: config["model"].update(hidden_size=10**400), "its config describes no model that can be built"),
+], ids=["wide", "many-puzzles", "deep", "overflow"])
+def test_a_crafted_config_claiming_a_huge_model_is_refused_before_anything_is_allocated(run: Path, change, problem: str) -> None:
+    model_file = run / RUN_CHECKPOINT / MODEL_FILE
+    resign(model_file, change)
+    with pytest.raises(trmkit.InputError) as raised:
+        load_model(model_file)
+    assert problem in str(raised.value) and str(model_file) in str(raised.value)
+
+
+def test_a_config_nested_beyond_what_json_can_read_is_refused(run: Path) -> None:
+    model_file = run / RUN_CHECKPOINT / MODEL_FILE
+    tensors, metadata = read_weights(model_file)
+    write_signed(model_file, tensors, {**metadata, "config": "[" * 200000})
+    with pytest.raises(trmkit.InputError, match="damaged config in metadata"):
+        load_model(model_file)

@@ -9,22 +9,33 @@ from typing import IO, Callable
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Write through a temporary file in the same directory, then rename over ``path``."""
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False)
+    """Write through a temporary file in the same directory, then rename over ``path``. A
+    failure (a full disk, no permission) is an OSError naming ``path``, not the temporary file."""
+    try:
+        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False)
+    except OSError as exc:
+        raise _naming(exc, path) from None
     try:
         with handle:
             write(handle)
             handle.flush()
-            os.chmod(handle.name, _new_file_mode())  # the temporary file is private (0600); the result should not be
+            os.chmod(handle.name, new_file_mode())  # the temporary file is private (0600); the result should not be
             os.fsync(handle.fileno())
         os.replace(handle.name, path)
-    except BaseException:
+    except BaseException as exc:
         Path(handle.name).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _naming(exc, path) from exc
         raise
     fsync_directory(path.parent)
 
 
-def _new_file_mode() -> int:
+def _naming(error: OSError, path: Path) -> OSError:
+    """The same error (its subclass too: PermissionError, ...) about ``path``."""
+    return OSError(error.errno, error.strerror or str(error), str(path)) if error.errno else OSError(f"{path}: {error}")
+
+
+def new_file_mode() -> int:
     """The mode an ordinary ``open(path, "w")`` would give: 0666 less the process's umask."""
     umask = os.umask(0)
     os.umask(umask)

@@ -10,8 +10,9 @@ Each folder has:
 
 A folder is written under a temporary name, flushed to disk and renamed when whole, then
 ``latest`` is replaced atomically, so a crash at any moment leaves the previous checkpoint usable.
-Every file carries a sha256 of its tensors in its metadata (safetensors has no checksum of its
-own), so a file damaged on disk or in transfer is refused rather than loaded as noise. Weights
+Every file carries a sha256 of its tensors and one of its other metadata (safetensors has no
+checksum of its own), and ``state.safetensors`` one of ``state.json``, so a file damaged on disk
+or in transfer is refused rather than loaded as noise. Weights
 holding NaN or Inf are never written: the last good checkpoint stays the latest.
 """
 
@@ -22,16 +23,18 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .atomic import atomic_write, fsync_directory
+from .atomic import atomic_write, fsync_directory, new_file_mode
 from .config import ModelConfig, TRMConfig
 from .dataset import distribution_version
 from .errors import InputError, TrmkitError
@@ -42,12 +45,21 @@ STATE_FILE = "state.safetensors"
 STATE_JSON = "state.json"
 KEEP = 2
 DIGEST_KEY = "tensors_sha256"
+#: sha256 of the file's other metadata (the config, the task...): a flipped byte there would
+#: otherwise load as another model. Files written before it existed carry none and load as before.
+METADATA_DIGEST_KEY = "metadata_sha256"
+#: In ``state.safetensors``: sha256 of ``state.json`` beside it (the step and sampler position).
+STATE_JSON_DIGEST_KEY = "state_json_sha256"
 _STEP_NAME = re.compile(r"step-\d{7,}")
 #: Seconds to pause in the middle of writing a checkpoint. Read here only, and only for the crash
 #: test (tests/test_reliability_crash.py): it widens the write window so that a SIGKILL lands
 #: while a checkpoint is half written. Never set it otherwise.
 PAUSE_ENV = "TRMKIT_TEST_CHECKPOINT_PAUSE"
 NUMERIC_FAULT_HINT = "Try a lower train.lr or more train.lr_warmup_steps, then resume with --resume."
+
+
+class DamagedFile(InputError):
+    """A checkpoint file that cannot be read or does not match its checksums."""
 
 
 @dataclass
@@ -78,9 +90,17 @@ def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
+def metadata_digest(metadata: dict[str, str]) -> str:
+    """sha256 of a file's metadata, its own digests left out."""
+    kept = {key: value for key, value in metadata.items() if key not in (DIGEST_KEY, METADATA_DIGEST_KEY)}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()
+
+
 def _write_tensors(file: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
     tensors = _contiguous(tensors)
-    save_file(tensors, file, metadata={**(metadata or {}), DIGEST_KEY: tensors_digest(tensors)})
+    metadata = dict(metadata or {})
+    save_file(tensors, file, metadata={**metadata, METADATA_DIGEST_KEY: metadata_digest(metadata), DIGEST_KEY: tensors_digest(tensors)})
+    os.chmod(file, new_file_mode())  # safetensors writes a private (0600) file; the state.json beside it is not
 
 
 def _non_finite(tensors: dict[str, torch.Tensor]) -> list[str]:
@@ -107,19 +127,25 @@ def save(
         raise TrmkitError(f"the weights became NaN or Inf at step {step} ({bad[0]}); nothing was saved, {what_is_kept(run_dir)}. {NUMERIC_FAULT_HINT}")
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step:07d}"
-    for stale in root.glob(".step-*.tmp"):  # left by a run killed while writing
+    for stale in root.glob(".step-*.tmp"):  # left by a run killed while writing (the run lock keeps out live ones)
         shutil.rmtree(stale, ignore_errors=True)
     temporary = root / f".{final.name}.tmp"
-    temporary.mkdir()
-    write_model_file(temporary / MODEL_FILE, model_weights, config, step, extra_metadata)
-    pause = float(os.environ.get(PAUSE_ENV, 0) or 0)
-    if pause:
-        time.sleep(pause)
-    _write_tensors(temporary / STATE_FILE, state_tensors)
-    (temporary / STATE_JSON).write_text(json.dumps(state, indent=2))
-    for path in temporary.iterdir():
-        with open(path, "rb") as handle:
-            os.fsync(handle.fileno())
+    try:
+        temporary.mkdir()
+        write_model_file(temporary / MODEL_FILE, model_weights, config, step, extra_metadata)
+        pause = float(os.environ.get(PAUSE_ENV, 0) or 0)
+        if pause:
+            time.sleep(pause)
+        state_text = json.dumps(state, indent=2)
+        _write_tensors(temporary / STATE_FILE, state_tensors, {STATE_JSON_DIGEST_KEY: hashlib.sha256(state_text.encode()).hexdigest()})
+        (temporary / STATE_JSON).write_text(state_text)
+        for path in temporary.iterdir():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    except (OSError, SafetensorError) as exc:  # a full disk, a quota, a file-size limit
+        shutil.rmtree(temporary, ignore_errors=True)
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        raise TrmkitError(f"{final}: cannot write the checkpoint ({reason}); {what_is_kept(run_dir)}") from None
     if final.exists():  # the same step saved again (a resumed run): keep one whole copy at all times
         old = root / f".{final.name}.old.tmp"
         os.replace(final, old)
@@ -129,9 +155,23 @@ def save(
         os.replace(temporary, final)
     fsync_directory(root)
     atomic_write(root / "latest", lambda handle: handle.write(final.name.encode()))
-    for old in sorted(p for p in root.glob("step-*") if p.is_dir())[:-KEEP]:
-        shutil.rmtree(old, ignore_errors=True)
+    for old in sorted(p for p in root.glob("step-*") if _STEP_NAME.fullmatch(p.name) and p.is_dir())[:-KEEP]:
+        shutil.rmtree(old, ignore_errors=True)  # checkpoints only: a folder the user named step-... stays
     return final
+
+
+def check_writable(run_dir: Path) -> None:
+    """Fail now, not after the first ``checkpoint_every`` steps of training, if checkpoints
+    cannot be written into ``run_dir``."""
+    root = Path(run_dir) / "checkpoints"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        if (root / "latest").exists() and not (root / "latest").is_file():
+            raise TrmkitError(f"{root / 'latest'}: not a file; remove it so that checkpoints can be written")
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as exc:
+        raise TrmkitError(f"{root}: checkpoints cannot be written there ({exc.strerror or exc})") from None
 
 
 def write_model_file(
@@ -223,6 +263,19 @@ def latest_checkpoint(root: Path) -> Path | None:
     return complete[-1] if complete else None
 
 
+@contextmanager
+def older_one_named(location: Path) -> Iterator[None]:
+    """A damaged checkpoint found in the block is reported with the older one beside it, which
+    a run can resume from once the damaged one is moved away."""
+    try:
+        yield
+    except DamagedFile as exc:
+        older = sorted(p for p in location.parent.glob("step-*") if _STEP_NAME.fullmatch(p.name) and p.name < location.name and (p / MODEL_FILE).is_file())
+        if not older:
+            raise
+        raise InputError(f"{exc}; the older checkpoint {older[-1]} may be whole: move {location.name} away to resume from it") from None
+
+
 def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Tensors and metadata of a safetensors file; a clear error if it is not one, or if its
     tensors do not match the checksum written with them."""
@@ -233,10 +286,13 @@ def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
             metadata = handle.metadata() or {}
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise InputError(f"{path}: not a readable safetensors file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise DamagedFile(f"{path}: not a readable safetensors file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     expected = metadata.get(DIGEST_KEY)
     if expected is not None and tensors_digest(tensors) != expected:
-        raise InputError(f"{path}: damaged: its tensors do not match the checksum written with them (corrupted on disk or in transfer?)")
+        raise DamagedFile(f"{path}: damaged: its tensors do not match the checksum written with them (corrupted on disk or in transfer?)")
+    expected = metadata.get(METADATA_DIGEST_KEY)
+    if expected is not None and metadata_digest(metadata) != expected:
+        raise DamagedFile(f"{path}: damaged: its metadata (config, task) does not match the checksum written with it (corrupted on disk or in transfer?)")
     return tensors, metadata
 
 
@@ -245,17 +301,10 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", task
     location = resolve(path)
     file = location if location.is_file() else location / MODEL_FILE
     tensors, metadata = read_weights(file)
-    if metadata.get("format") != "trmkit-checkpoint-1" or "config" not in metadata:
-        raise InputError(f"{file}: not a trmkit model (its metadata has no trmkit config)")
-    try:
-        values = json.loads(metadata["config"])
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{file}: damaged config in metadata ({exc})") from None
-    if not isinstance(values, dict):
-        raise InputError(f"{file}: damaged config in metadata (a {type(values).__name__}, not a mapping)")
-    config = TRMConfig.from_dict(values, source=str(file))
+    config = _config_of(file, metadata)
     if task is not None and config.task != task:
         raise InputError(f"{file} is a model for task '{config.task}', not '{task}'")
+    _check_shapes(config.model, tensors, file)
     model = build_model(config.model, file)
     try:
         model.load_state_dict(tensors, strict=True)
@@ -263,6 +312,45 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", task
         first = str(exc).strip().splitlines()
         raise InputError(f"{file}: weights do not fit the model its config describes ({' '.join(first[:2])})") from None
     return LoadedModel(model.to(device).eval(), config, config.task, metadata, file)
+
+
+def saved_config(location: Path) -> TRMConfig:
+    """The config a checkpoint (folder or model file) was trained with."""
+    file = location if location.is_file() else location / MODEL_FILE
+    return _config_of(file, read_weights(file)[1])
+
+
+def _config_of(file: Path, metadata: dict[str, str]) -> TRMConfig:
+    if metadata.get("format") != "trmkit-checkpoint-1" or "config" not in metadata:
+        raise InputError(f"{file}: not a trmkit model (its metadata has no trmkit config)")
+    try:
+        values = json.loads(metadata["config"])
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise DamagedFile(f"{file}: damaged config in metadata ({type(exc).__name__})") from None
+    if not isinstance(values, dict):
+        raise DamagedFile(f"{file}: damaged config in metadata (a {type(values).__name__}, not a mapping)")
+    return TRMConfig.from_dict(values, source=str(file))
+
+
+def _check_shapes(config: ModelConfig, tensors: dict[str, torch.Tensor], file: Path) -> None:
+    """Compare the file's tensors with the model its config describes, built on the meta device
+    (shapes, no memory), before building it for real: a config claiming a huge model is refused
+    for the weights it does not have, rather than allocated. The layer count is checked first,
+    as even a meta model costs time per layer."""
+    layers = {name.split(".")[1] for name in tensors if name.startswith("layers.")}
+    if len(layers) != config.num_layers:
+        raise InputError(f"{file}: weights do not fit the model its config describes (config: {config.num_layers} layers, weights: {len(layers)})")
+    try:
+        with torch.device("meta"):
+            expected = {name: tuple(value.shape) for name, value in build_model(config, file).state_dict().items()}
+    except (RuntimeError, OverflowError, ValueError, MemoryError) as exc:
+        raise InputError(f"{file}: its config describes no model that can be built ({type(exc).__name__})") from None
+    found = {name: tuple(value.shape) for name, value in tensors.items()}
+    for name in sorted(set(expected) | set(found)):
+        if expected.get(name) != found.get(name):
+            raise InputError(
+                f"{file}: weights do not fit the model its config describes ({name}: config {expected.get(name)}, weights {found.get(name)})"
+            )
 
 
 def build_model(config: ModelConfig, source: Path) -> TRM:
@@ -283,11 +371,15 @@ def load_state(location: Path, task: str | None = None) -> tuple[dict[str, torch
         _, metadata = read_weights(location / MODEL_FILE)
         if metadata.get("task") != task:
             raise InputError(f"{location / MODEL_FILE} is a checkpoint of task '{metadata.get('task')}', not '{task}'")
-    tensors, _ = read_weights(location / STATE_FILE)
+    tensors, metadata = read_weights(location / STATE_FILE)
     try:
-        state = json.loads((location / STATE_JSON).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{location / STATE_JSON}: unreadable training state ({exc})") from None
+        text = (location / STATE_JSON).read_text()
+        state = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise DamagedFile(f"{location / STATE_JSON}: unreadable training state ({exc})") from None
+    expected = metadata.get(STATE_JSON_DIGEST_KEY)
+    if expected is not None and hashlib.sha256(text.encode()).hexdigest() != expected:
+        raise DamagedFile(f"{location / STATE_JSON}: damaged: it does not match the checksum written with it (corrupted on disk or in transfer?)")
     if not isinstance(state, dict) or not all(type(state.get(key)) is int and state[key] >= 0 for key in ("step", "sampler_position")):
-        raise InputError(f"{location / STATE_JSON}: damaged training state (no whole step and sampler_position)")
+        raise DamagedFile(f"{location / STATE_JSON}: damaged training state (no whole step and sampler_position)")
     return tensors, state

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import torch
 
-from . import checkpoint, distributed
+from . import checkpoint, distributed, resuming, runlock
 from .atomic import atomic_write
 from .act import Carry, empty_carry, supervision_step
 from .compiling import compiled_forward
@@ -256,6 +256,8 @@ class Trainer:
         try:
             self.window = {str(name): float(value) for name, value in window["totals"].items()}
             self.window_steps = int(window["steps"])
+            if not all(map(math.isfinite, self.window.values())) or self.window_steps < 0:
+                raise ValueError
         except (AttributeError, KeyError, TypeError, ValueError):
             raise TrmkitError(f"{location}: damaged training state (metrics_window)") from None
 
@@ -280,13 +282,25 @@ def train(
     every ``checkpoint_every``, before each evaluation and when ``should_stop`` says so.
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    trainer = Trainer(task, config, dataset, run_dir, device, versions)
+    main = distributed.is_main()
+    with runlock.run_lock(run_dir) if main else contextlib.nullcontext():
+        if main:
+            checkpoint.check_writable(run_dir)
+        location = resuming.checkpoint_to_resume(run_dir, config) if resume else None
+        trainer = Trainer(task, config, dataset, run_dir, device, versions)
+        if location is not None:
+            with checkpoint.older_one_named(location):
+                trainer.restore(location)
+        return _run(trainer, config, run_dir, resume, on_step, on_log, on_eval, should_stop)
+
+
+def _run(
+    trainer: Trainer, config: TRMConfig, run_dir: Path, resume: bool, on_step: Callable[[dict[str, Any]], None] | None,
+    on_log: Callable[[dict[str, Any]], None] | None, on_eval: Callable[[dict[str, Any]], None] | None, should_stop: Callable[[], bool],
+) -> Trainer:
+    """The steps, logs, evaluations and checkpoints of :func:`train`, from ``trainer``'s step on."""
     metrics_path = run_dir / METRICS_FILE
     main = distributed.is_main()
-    if resume:
-        location = checkpoint.resolve(run_dir)
-        trainer.restore(location)
     train_config = config.train
 
     def evaluation_due(step: int) -> bool:
@@ -305,8 +319,11 @@ def train(
     # Rank 0 alone keeps the log; the batch workers (if any) stop when the run ends, however it ends.
     with open(metrics_path if main else os.devnull, "a") as log, contextlib.closing(trainer.batches):
         def write(record: dict[str, Any]) -> None:
-            log.write(json.dumps(record) + "\n")
-            log.flush()
+            try:
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+            except OSError as exc:  # a full disk, say: name the file (the write itself does not)
+                raise OSError(exc.errno, exc.strerror, str(metrics_path)) from exc
 
         def evaluate() -> None:
             results = {"step": trainer.step, "eval": trainer.evaluate()}
@@ -348,10 +365,12 @@ def _truncate_metrics(path: Path, step: int) -> bool:
     if not path.is_file():
         return False
     kept, evaluated = [], False
-    for line in path.read_text().splitlines():
+    for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
+            continue  # a line torn by a kill, or damaged: not a record
+        if not isinstance(record, dict) or type(record.get("step", 0)) is not int:
             continue
         if record.get("step", 0) <= step:
             kept.append(line)

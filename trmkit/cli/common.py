@@ -72,6 +72,8 @@ def reported_errors(debug: bool = False) -> Iterator[None]:
         yield
     except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
+    except KeyboardInterrupt:  # Ctrl-C where no command handles it: what a shell expects, no "Aborted!"
+        raise click.exceptions.Exit(130) from None
     except TrmkitError as exc:
         if debug:
             traceback.print_exc()
@@ -100,6 +102,8 @@ def _unexpected(error: Exception, debug: bool) -> str:
     culprit = None if plugins.registry.cache_info().currsize == 0 else _plugin_at_fault(error)
     if culprit is None and isinstance(error, OSError) and (error.filename2 or error.filename):
         return f"{error.filename2 or error.filename}: {error.strerror or error}"  # e.g. an --out nobody can write
+    if culprit is None and isinstance(error, OSError) and error.strerror:  # e.g. a full disk, met mid-write
+        return f"cannot read or write a file: {error.strerror}" + ("" if debug else " (rerun with --debug for the traceback)")
     what = f"plugin '{culprit.name}' ({culprit.distribution}) failed" if culprit else "internal error"
     message = f"{what}: {type(error).__name__}: {error}" + ("; this is a bug of that plugin" if culprit else "")
     return message + ("" if debug else " (rerun with --debug for the traceback)")

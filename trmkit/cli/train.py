@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 
 from .. import config as configuration
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from ..loggers import SINKS
 from .common import emit_json, json_option, load_task, sets_option, stderr, task_argument
 
@@ -21,8 +21,8 @@ DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps."
 
 
 def default_config_name(device: Any) -> str:
-    """The paper's config needs a GPU (~31 GFLOP per example and step for Sudoku: hours per
-    thousand steps on a 2-core CPU), so CPUs get the task's ``small`` config."""
+    """The paper's config needs a GPU (~43 GFLOP per training example and supervision step for
+    Sudoku: hours per thousand steps on a 2-core CPU), so CPUs get the task's ``small`` config."""
     return "paper" if device.type == "cuda" else "small"
 
 
@@ -54,7 +54,10 @@ def prepare_dataset(task: Any, config: configuration.TRMConfig, data_dir: Path |
     options = task.dataset_options(config.data.options)
     target = run_dir / "data"
     if (target / "manifest.json").is_file():
-        existing = dataset.load(target, task=task.name)
+        try:
+            existing = dataset.load(target, task=task.name)
+        except InputError as exc:
+            raise InputError(f"{exc}; it is this run's default dataset: delete {target} and it is built again") from None
         if existing.manifest.get("builder_options") == dataset.options_record(options) and existing.manifest.get("seed") == config.data.seed:
             return existing
     with stderr.status(f"building the default {task.name} dataset (seed {config.data.seed})"):
@@ -111,7 +114,7 @@ class StopRequest:
 @click.option("--config", "-c", "config_name", default=None, metavar="NAME|PATH", help="Named config of the task or a YAML file [default: paper on CUDA, small otherwise].")
 @sets_option("Override a setting, e.g. --set train.lr=3e-4 --set model.n=4 (repeatable).")
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None, help="A dataset built by 'trmkit data build' [default: build the task's default into OUT/data].")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="Run directory for checkpoints and metrics [default: runs/TASK-CONFIG].")
+@click.option("--out", "-o", "out", type=click.Path(path_type=Path), default=None, help="Run directory for checkpoints and metrics [default: runs/TASK-CONFIG].")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimizer steps (overrides train.steps).")
 @click.option("--device", default="auto", show_default=True, help=DEVICE_HELP)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint (start it if it has none yet).")
@@ -164,14 +167,23 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
     config = configuration.load_config(task, name, overrides)
     run_dir = out or Path("runs") / f"{task.name}-{Path(name).stem}"
     from ..checkpoint import latest_checkpoint
+    from ..resuming import checkpoint_to_resume
+    from ..runlock import run_lock
+    from ..train import METRICS_FILE
 
+    if distributed.is_main():  # before anything is read or written there: one run at a time
+        click.get_current_context().with_resource(run_lock(run_dir))
     has_checkpoints = latest_checkpoint(run_dir / "checkpoints") is not None
-    if resume and not has_checkpoints:
+    if not resume:
+        found = ["checkpoints"] if has_checkpoints else [name for name in ("config.json", METRICS_FILE) if (run_dir / name).exists()]
+        if found:  # a run, or files of the user's that a new run would overwrite
+            raise ConfigError(f"{run_dir} already holds a run ({', '.join(found)}); pass --resume to continue it or choose another --out")
+    elif not has_checkpoints:
         # A job that is pre-empted and restarted runs one command line, from the first start on.
         stderr.print(f"{run_dir}: no checkpoint yet; starting from step 0")
         resume = False
-    if has_checkpoints and not resume:
-        raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    else:  # refused now if it cannot be resumed as asked, before the default dataset is (re)built
+        checkpoint_to_resume(run_dir, config)
 
     with distributed.main_first():  # rank 0 builds the default dataset; the others load it
         dataset = prepare_dataset(task, config, data_dir, run_dir)
