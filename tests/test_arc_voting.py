@@ -128,3 +128,23 @@ def test_a_broken_inverse_makes_the_same_model_fail(memorised) -> None:
     broken = dataclasses.replace(TASK, augmenters=[ForgetfulColours(), Dihedral()])
     metrics, _ = votes(broken, memorised, range(1, AUGMENTATIONS + 1))
     assert metrics["pass@2"] < 1.0
+
+
+@pytest.mark.slow
+def test_evaluations_during_training_report_the_votes_pass_at_k(memorised, tmp_path) -> None:
+    """As the reference's evaluator: the training loop's evaluations of a voting task count the
+    votes of every trained version (the same figures as ``trmkit eval``), or of fewer if asked."""
+    model, data, config, _ = memorised
+    expected, _ = votes(TASK, memorised, AUGMENTATIONS + 1)
+    for eval_versions, voters in [(None, AUGMENTATIONS + 1), (2, 2), (0, 0)]:
+        setting = dataclasses.replace(config, train=dataclasses.replace(config.train, eval_versions=eval_versions))
+        trainer = Trainer(TASK, setting, data, tmp_path, torch.device("cpu"))
+        trainer.model.load_state_dict(model.state_dict())
+        metrics = trainer.evaluate()
+        if not voters:
+            assert not any(key.startswith("pass@") for key in metrics) and "voting_versions" not in metrics
+            continue
+        assert metrics["voting_versions"] == voters and "exact_accuracy" in metrics
+        fewer, _ = votes(TASK, memorised, voters)
+        assert {key: metrics[key] for key in ("pass@1", "pass@2", "pass@5")} == {key: fewer[key] for key in ("pass@1", "pass@2", "pass@5")}
+    assert expected["pass@2"] == 1.0

@@ -146,7 +146,9 @@ def test_arc_puzzle_embeddings_and_resume_across_two_processes(tmp_path):
     single = train(task, load_config(task, "tiny", settings_), data, tmp_path / "single", CPU, resume=True)
     table = single.model.puzzle_emb.weight
     assert int((table.abs().sum(-1) > 0).sum()) >= 4  # several rows were trained
-    assert_same_training(run, tmp_path / "single")
+    assert_same_training(run, tmp_path / "single")  # the evaluations' pass@K too: votes gathered from both ranks
+    evaluations = [record["eval"] for record in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "eval" in record]
+    assert [e["voting_versions"] for e in evaluations] == [4, 4] and all("pass@2" in e for e in evaluations)
 
 
 # -- the pieces, in process -------------------------------------------------------------------------

@@ -99,6 +99,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     eval_every: int = 5000  # steps between evaluations (0: only at the end)
     eval_examples: int = 0  # evaluate on at most this many test examples (0: all)
+    eval_versions: int | None = None  # tasks that vote (ARC): versions voting in evaluations (unset: all trained, as the reference; 0: none)
     checkpoint_every: int = 1000  # steps between checkpoints (0: only at the end); also before each evaluation
     log_every: int = 10
     seed: int = 0
@@ -112,6 +113,8 @@ class TrainConfig:
         check_range("train", self, ("steps", "batch_size"), 1)
         check_range("train", self, ("lr", "puzzle_emb_lr", "weight_decay", "puzzle_emb_weight_decay", "q_loss_weight",
                                     "lr_warmup_steps", "eval_every", "eval_examples", "checkpoint_every", "log_every", "seed"), 0)
+        if self.eval_versions is not None and self.eval_versions < 0:
+            raise ConfigError(f"train.eval_versions must be 0 or more, got {self.eval_versions}")
         check_range("train", self, ("lr_min_ratio",), 0, 1)
         check_range("train", self, ("beta1", "beta2", "ema_decay"), 0, 1, high_open=True)
 

@@ -18,7 +18,7 @@ from .errors import ConfigError, InputError
 #: How far to train; when to log, evaluate and checkpoint; how batches are built (the same
 #: batches with any number of workers); whether the network is compiled (the same function).
 CHANGEABLE = frozenset({
-    "train.steps", "train.eval_every", "train.eval_examples", "train.checkpoint_every", "train.log_every",
+    "train.steps", "train.eval_every", "train.eval_examples", "train.eval_versions", "train.checkpoint_every", "train.log_every",
     "train.compile", "data.workers",
 })
 #: Filled in from the dataset when training starts; the dataset itself is checked by checksums.

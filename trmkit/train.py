@@ -40,6 +40,7 @@ from .optim import EMA, AdamATan2, SparseSignSGD, learning_rate
 from .sampler import Sampler
 from .task import Task
 from .versions import Versions
+from .voting import evaluate_votes, supports_voting
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -202,8 +203,21 @@ class Trainer:
         return model.eval()
 
     def evaluate(self) -> dict[str, Any]:
+        """Held-out metrics of the evaluation model; for a task that votes across augmented
+        versions (ARC), also pass@K of the votes of ``train.eval_versions`` versions, as the
+        reference's evaluator reports (its headline: pass@2)."""
         train = self.config.train
-        return evaluate(self.eval_model(), self.task, self.dataset.splits["test"], batch_size=min(256, train.batch_size * 4), limit=train.eval_examples)
+        model, test, batch_size = self.eval_model(), self.dataset.splits["test"], min(256, train.batch_size * 4)
+        metrics = evaluate(model, self.task, test, batch_size=batch_size, limit=train.eval_examples)
+        trained = max(0, self.config.data.augmentations) + 1
+        versions = trained if train.eval_versions is None else min(train.eval_versions, trained)
+        if versions and supports_voting(self.task):
+            votes, _ = evaluate_votes(
+                model, self.task, test, pool=self.sampler.versions, versions=versions, base_count=self.dataset.num_puzzle_identifiers,
+                limit=train.eval_examples, batch_size=batch_size,
+            )
+            metrics.update({key: value for key, value in votes.items() if key.startswith("pass@")}, voting_versions=versions)
+        return metrics
 
     # -- checkpoints ----------------------------------------------------------------------------
     def save(self) -> Path:

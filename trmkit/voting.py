@@ -146,13 +146,23 @@ def evaluate_votes(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], dict[int, list[list[Any]]]]:
     """pass@K of ``model`` on ``examples`` (the first ``limit`` if > 0) by voting over
-    ``versions`` (a count from version 0, or which), and the ranked answers by group."""
+    ``versions`` (a count from version 0, or which), and the ranked answers by group.
+
+    In a data-parallel run every rank runs its share of the examples (all their versions), rank 0
+    counts the gathered votes, and every rank returns rank 0's result."""
+    from . import distributed
+
     count = min(len(examples), limit) if limit > 0 else len(examples)
     part = Examples(examples.inputs[:count], examples.labels[:count], examples.groups[:count], examples.puzzle_identifiers[:count])
-    ballot = predict_versions(
-        model, task, part.inputs, part.groups, part.puzzle_identifiers,
+    start, stop = distributed.shard(count)
+    mine = predict_versions(
+        model, task, part.inputs[start:stop], part.groups[start:stop], part.puzzle_identifiers[start:stop],
         pool=pool, versions=versions, base_count=base_count, batch_size=batch_size, max_steps=max_steps, progress=progress,
     )
-    ranked = ballot.ranked(task)
-    metrics = dict(pass_at(task, part, ranked, ks), versions=max(1, versions) if isinstance(versions, int) else len(versions))
-    return metrics, attempts_by_group(part, ranked)
+    gathered = distributed.gather_objects(mine.candidates)
+    result = None
+    if gathered is not None:
+        ranked = Ballot([found for shard in gathered for found in shard]).ranked(task)
+        metrics = dict(pass_at(task, part, ranked, ks), versions=max(1, versions) if isinstance(versions, int) else len(versions))
+        result = (metrics, attempts_by_group(part, ranked))
+    return distributed.broadcast_object(result)

@@ -224,7 +224,7 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         click.echo(f"checkpoint: {summary['checkpoint']}")
         if report.last_eval:
             metrics = report.last_eval
-            click.echo(f"step {trainer.step}: exact accuracy {metrics['exact_accuracy']:.4f}, token accuracy {metrics['token_accuracy']:.4f} ({metrics['examples']} test examples)")
+            click.echo(f"step {trainer.step}: exact accuracy {metrics['exact_accuracy']:.4f}, token accuracy {metrics['token_accuracy']:.4f} ({metrics['examples']} test examples){voted(metrics)}")
     if stop.requested:
         click.get_current_context().exit(stop.exit_status)
 
@@ -287,8 +287,13 @@ class _progress:
         e = self.last_eval
         self.bar.console.print(
             f"eval @ {results['step']}: exact {e['exact_accuracy']:.4f}  token {e['token_accuracy']:.4f}  "
-            f"adaptive exact {e['adaptive_exact_accuracy']:.4f} in {e['adaptive_mean_steps']:.2f} steps"
+            f"adaptive exact {e['adaptive_exact_accuracy']:.4f} in {e['adaptive_mean_steps']:.2f} steps{voted(e)}"
         )
+
+
+def voted(metrics: dict[str, Any]) -> str:
+    """``  pass@2 X (N versions voting)`` for a task that votes (the reference's ARC headline)."""
+    return f"  pass@2 {metrics['pass@2']:.4f} ({metrics['voting_versions']} versions voting)" if "pass@2" in metrics else ""
 
 
 COMMANDS = [train]
