@@ -108,6 +108,12 @@ def overrides(card: dict[str, Any]) -> str:
     return f" with {' and '.join(named)}" if named else ""
 
 
+def note(card: dict[str, Any]) -> str:
+    """The card's remark on its training command (how the run was really made, say) as a
+    sentence that follows it: a remark kept out of the command, so that the command pastes."""
+    return f"; {card['training_note']}" if card.get("training_note") else ""
+
+
 def readme(card: dict[str, Any]) -> str:
     """The card for people (written from card.json, so the two never disagree)."""
     rows = "\n".join(
@@ -137,7 +143,7 @@ All figures: `{card['measured_with']}` (written into card.json with `--write-car
 
 ## How it was made
 
-- Training: `{card['training_command']}` (config `{card['config']}`{overrides(card)}, data seed {card['data_seed']}, training seed {card['train_seed']}); this model is its checkpoint at step {card['steps']}.
+- Training: `{card['training_command']}` (config `{card['config']}`{overrides(card)}, data seed {card['data_seed']}, training seed {card['train_seed']}); this model is its checkpoint at step {card['steps']}{note(card)}.
 - Training data: {card['training_data']}.
 - Weights: {card['weights']}.
 - Bundled with: `{card['bundle_command']}`.

@@ -1,6 +1,6 @@
 """The Python API in one page: configs, a model, the paper's training loop, solving, saving.
 
-    python examples/python_api.py            # a few seconds on a CPU (a tiny model)
+    python examples/python_api.py            # about 15 s on 2 CPU cores (a tiny model)
 
 For real training use `trmkit train sudoku` (the official persistent-carry recipe, EMA,
 checkpoints); this shows the pieces underneath.

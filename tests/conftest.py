@@ -275,9 +275,10 @@ def fake_task(fake_task_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 
 @pytest.fixture(autouse=True)
-def wide_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+def wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rich wraps tables to 80 columns off a terminal; tests match on whole cells."""
     monkeypatch.setattr(common.stderr, "width", 200)
+    monkeypatch.setattr(common.stdout, "width", 200)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,9 @@ def model() -> TRM:
 @pytest.mark.parametrize(
     "puzzle, message",
     [
-        (np.zeros(11, dtype=np.int64), r"shape \[batch, 12\] or \[12\] for this model, got \[1, 11\]"),
+        (np.zeros(11, dtype=np.int64), r"shape \[batch, 12\] or \[12\] for this model, got \[11\]$"),  # the shape given
+        (torch.zeros(11, dtype=torch.long), r"got \[11\]$"),
+        (np.zeros((2, 11), dtype=np.int64), r"got \[2, 11\]$"),
         (np.zeros((3, 4), dtype=np.int64), r"got \[3, 4\]"),  # one puzzle as a grid is not a batch
         (np.full(12, 7), r"token ids must lie in 0\.\.6 for this model, got 7\.\.7"),
         (np.full(12, -1), r"got -1\.\.-1"),

@@ -44,12 +44,16 @@ def test_check_compares_with_the_known_output_or_only_the_form(tmp_path: Path) -
     wrong = [row[:] for row in output]
     wrong[0][0] = (wrong[0][0] + 1) % 10
     (tmp_path / "wrong.json").write_text(json.dumps(wrong))
-    assert run("check", "arc", str(tmp_path / "task.json"), str(tmp_path / "right.txt")).exit_code == 0
+    result = run("check", "arc", str(tmp_path / "task.json"), str(tmp_path / "right.txt"))
+    assert result.exit_code == 0 and result.stdout == f"{tmp_path / 'task.json'} test 1: ok\n"  # compared with the output
     result = run("check", "arc", str(tmp_path / "task.json"), str(tmp_path / "wrong.json"))
     assert result.exit_code == 1 and "1 cells differ from the output, first at row 1, column 1" in result.stdout
-    del task["test"][0]["output"]  # unknown output: shape and palette only
+    del task["test"][0]["output"]  # unknown output: shape and palette only, and the verdict says so
     (tmp_path / "open.json").write_text(json.dumps(task))
-    assert run("check", "arc", str(tmp_path / "open.json"), str(tmp_path / "wrong.json")).exit_code == 0
+    result = run("check", "arc", str(tmp_path / "open.json"), str(tmp_path / "wrong.json"))
+    assert result.exit_code == 0 and result.stdout == f"{tmp_path / 'open.json'} test 1: ok (form only: no known output)\n"
+    result = run("check", "arc", str(tmp_path / "open.json"), str(tmp_path / "wrong.json"), "--json")
+    assert json.loads(result.stdout)["results"][0]["reason"] == "form only: no known output"
     (tmp_path / "big.txt").write_text("\n".join(["0" * 31] * 2))
     result = run("check", "arc", str(tmp_path / "open.json"), str(tmp_path / "big.txt"))
     assert result.exit_code == 1 and "1 to 30 rows of 1 to 30 colours" in result.stderr
@@ -60,7 +64,17 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("arc-tiny") / "run"
     result = run("train", "arc", "--config", "tiny", "--out", str(out), "--device", "cpu")
     assert result.exit_code == 0, result.output
+    assert "(4 versions voting)" in result.stdout  # its evaluation votes, as eval does
     return out
+
+
+@pytest.mark.slow
+def test_the_training_evaluation_counts_the_votes_as_eval_does(tiny_run: Path, tmp_path: Path) -> None:
+    trained = [json.loads(line)["eval"] for line in (tiny_run / "metrics.jsonl").read_text().splitlines() if "eval" in line][-1]
+    result = run("eval", "arc", "--model", str(tiny_run), "--json", "--submission", str(tmp_path / "submission.json"))
+    assert result.exit_code == 0, result.output
+    evaluated = json.loads(result.stdout)
+    assert {k: trained[f"pass@{k}"] for k in (1, 2, 5)} == {k: evaluated[f"pass@{k}"] for k in (1, 2, 5)}
 
 
 @pytest.mark.slow

@@ -57,6 +57,10 @@ def failing_command(monkeypatch: pytest.MonkeyPatch):
             raise NotADirectoryError(20, "Not a directory", "p.txt/sub/data")
         if kind == "memory":
             raise MemoryError()
+        if kind == "disk-full":  # met mid-write: the write names no file
+            raise OSError(28, "No space left on device")
+        if kind == "ctrl-c":
+            raise KeyboardInterrupt
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setitem(main.commands, "fail", fail)
@@ -70,6 +74,7 @@ def failing_command(monkeypatch: pytest.MonkeyPatch):
         ("bug", 1, "Error: internal error: ZeroDivisionError: division by zero (rerun with --debug for the traceback)"),
         ("unwritable", 1, "Error: p.txt/sub/data: Not a directory"),  # e.g. --out under a file
         ("memory", 1, "Error: out of memory; ask for less (fewer examples, a smaller batch)"),
+        ("disk-full", 1, "Error: cannot read or write a file: No space left on device (rerun with --debug for the traceback)"),
     ],
 )
 def test_errors_are_one_line_on_stderr_with_their_exit_status(failing_command, kind: str, code: int, line: str) -> None:
@@ -79,11 +84,40 @@ def test_errors_are_one_line_on_stderr_with_their_exit_status(failing_command, k
     assert result.stdout == ""
 
 
+def test_ctrl_c_exits_130_quietly_as_a_shell_expects(failing_command) -> None:
+    result = invoke("fail", "ctrl-c")
+    assert result.exit_code == 130 and result.output == ""  # not click's "Aborted!" and status 1
+
+
 def test_debug_shows_the_traceback_and_keeps_the_exit_status(failing_command) -> None:
     result = invoke("--debug", "fail", "config")
     assert result.exit_code == 2
     assert "Traceback (most recent call last)" in result.stderr
     assert result.stderr.splitlines()[-1].startswith("Error: unknown config key")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--debug", "solve", "sudoku", "nonexistent.txt"),
+        ("solve", "sudoku", "nonexistent.txt", "--debug"),  # where the error's hint puts it
+        ("solve", "--debug", "sudoku", "nonexistent.txt"),
+    ],
+    ids=["before", "after", "between"],
+)
+def test_debug_is_taken_before_or_after_the_command(args: tuple[str, ...]) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last)" in result.stderr
+    assert result.stderr.splitlines()[-1] == "Error: nonexistent.txt: no such file"
+
+
+def test_debug_after_a_double_dash_is_an_argument(failing_command) -> None:
+    result = invoke("fail", "--", "--debug")  # the kind "--debug": a bug, reported on one line
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "Error: internal error: ZeroDivisionError: division by zero (rerun with --debug for the traceback)"
+    ]
 
 
 def test_usage_errors_stay_click_usage_errors() -> None:

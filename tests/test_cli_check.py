@@ -131,6 +131,14 @@ def test_solve_output_reads_back_whatever_the_parser_makes_of_hash_lines(fake_ta
     assert result.stdout == f"{tmp_path / 'p.txt'}:1: ok\n{tmp_path / 'p.txt'}:2: ok\n"
 
 
+@pytest.mark.parametrize(("steps", "said"), [(1, "1 step"), (2, "2 steps")])
+def test_solve_says_how_many_steps_in_good_english(fake_task: str, capsys, steps: int, said: str) -> None:
+    task = trmkit.get_task(fake_task)
+    answer = task.spec.parse(SOLUTION, "s")[0].question
+    output = solve_output(task, {"source": "p.txt:1", "valid": True, "reason": "", "confidence": 0.989, "steps": steps, "answer": answer}, capsys)
+    assert output.splitlines()[0] == f"# p.txt:1: solved (confidence 0.989, {said})"
+
+
 def test_every_line_solve_writes_for_people_is_passed_over_and_no_grid_row_is(fake_task: str, capsys) -> None:
     from trmkit.cli.common import ANNOTATION, without_annotations
     from trmkit.cli.voting import _show as show_votes

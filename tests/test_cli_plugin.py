@@ -22,7 +22,7 @@ class FakePip:
     def __call__(self, command: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
         self.calls.append(command)
         pip = command[1:3] == ["-m", "pip"]
-        return subprocess.CompletedProcess(command, self.status if pip else 0, "pip says hello\n" if pip else None)
+        return subprocess.CompletedProcess(command, self.status if pip else 0, "pip says hello\n" if pip else "tasks table\n")
 
 
 @pytest.fixture
@@ -38,6 +38,7 @@ def test_install_passes_everything_to_pip_in_trmkits_interpreter(pip: FakePip) -
     assert pip.calls[0] == [sys.executable, "-m", "pip", "install", "-e", "./trmkit-light-up", "--no-deps"]
     assert pip.calls[1] == [sys.executable, "-m", "trmkit", "tasks"]  # lists tasks in a fresh process
     assert result.stdout == "" and "pip says hello" in result.stderr
+    assert "tasks table" in result.stderr  # the listing is a log of the install here
 
 
 def test_uninstall_says_yes_for_the_user(pip: FakePip) -> None:

@@ -48,10 +48,10 @@ def test_tasks_json_describes_each_task(fake_task: str) -> None:
     }
 
 
-def test_tasks_table_is_for_people_on_stderr(fake_task: str) -> None:
+def test_tasks_table_is_the_result_on_stdout(fake_task: str) -> None:
     result = invoke("tasks")
-    assert result.exit_code == 0 and result.stdout == ""
-    line = next(line for line in result.stderr.splitlines() if "latin" in line)
+    assert result.exit_code == 0 and result.stderr == ""
+    line = next(line for line in result.stdout.splitlines() if "latin" in line)
     for cell in ("4x4 Latin square completion", "6", "16", "16-char line", f"{FAKE_TASK_DISTRIBUTION} {FAKE_TASK_VERSION}"):
         assert cell in line
 
@@ -63,8 +63,8 @@ def test_a_broken_plugin_leaves_tasks_working_and_shows_in_plugins(fake_task: st
     assert broken["status"] == "failed" and broken["distribution"] == "trmkit-broken"
     assert broken["error"] == "failed to load: ImportError: needs libfoo"
     table = invoke("plugins")
-    assert table.exit_code == 0
-    line = next(line for line in table.stderr.splitlines() if "trmkit-broken" in line)
+    assert table.exit_code == 0 and table.stderr == ""
+    line = next(line for line in table.stdout.splitlines() if "trmkit-broken" in line)
     assert "failed" in line and "ImportError: needs libfoo" in line
 
 
@@ -80,7 +80,7 @@ def test_plugins_finds_hooks_that_fail_only_when_called(fake_task: str, dists) -
     raising = rows(invoke("plugins", "--json"))["raising"]
     assert raising["status"] == "failed"
     assert raising["error"] == "trmkit_tokenizer raised ValueError: tokenizer [config] missing"
-    assert "tokenizer [config] missing" in invoke("plugins").stderr
+    assert "tokenizer [config] missing" in invoke("plugins").stdout
     assert rows(invoke("tasks", "--json"))["latin"]["status"] == "ok"
 
 

@@ -399,3 +399,20 @@ def test_a_converted_sudoku_model_solves_through_the_cli_as_through_the_api(tmp_
         assert record["steps"] == 3
         assert record["answer"] == task.decoder.to_json(task.decoder.decode(solution.numpy(), None))
         assert record["confidence"] == pytest.approx(float(confidence), abs=1e-6)
+
+
+def test_every_example_of_the_help_names_its_task() -> None:
+    """'trmkit solve' and 'eval' refuse a model that names no task: no example makes one."""
+    text = invoke("convert", "official", "--help").stdout
+    examples = [line.strip() for line in text.split("Examples:", 1)[1].splitlines() if line.strip().startswith("trmkit convert")]
+    assert len(examples) == 3 and all("--task " in example for example in examples)
+
+
+def test_a_model_converted_without_a_task_says_how_to_fix_it(tmp_path: Path) -> None:
+    checkpoint = official_run(tmp_path, "mlp_t")
+    assert invoke("convert", "official", checkpoint, "--out", tmp_path / "m").exit_code == 0
+    result = invoke("solve", "sudoku", "-", "--model", tmp_path / "m")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: {tmp_path / 'm' / 'model.safetensors'} names no task (converted without --task?); convert it again with --task sudoku"
+    )

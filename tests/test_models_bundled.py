@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from trmkit import TRM, get_task, load_config
+from trmkit import TRM, TRMConfig, get_task, load_config
 from trmkit.cli import main
 from trmkit.models import default_model, read_metadata
 from trmkit_sudoku import generate
@@ -102,7 +103,7 @@ def every_bundled_model() -> list:
 def test_the_card_describes_the_file_it_sits_beside(bundled) -> None:
     card = bundled.card
     metadata = read_metadata(bundled.file)
-    config = json.loads(metadata["config"])
+    config = TRMConfig.from_dict(json.loads(metadata["config"])).to_dict()  # keys added since take their defaults
     assert config["task"] == card["task"] == bundled.folder.parent.parent.name.removeprefix("trmkit_")
     assert int(metadata["step"]) == card["steps"]
     assert config["data"]["seed"] == card["data_seed"] and config["train"]["seed"] == card["train_seed"]
@@ -125,6 +126,20 @@ def test_the_card_describes_the_file_it_sits_beside(bundled) -> None:
         assert entry.get("in_training_data") == 0, entry
         if "data" in entry:
             assert entry["data"]["seed"] != card["data_seed"]
+
+
+@pytest.mark.parametrize("bundled", every_bundled_model(), ids=lambda model: f"{model.card['task']}-{model.name}")
+def test_the_cards_commands_paste_into_a_shell_and_its_readme_is_written_from_it(bundled) -> None:
+    from benchmark_scripts import load_benchmark
+
+    card = bundled.card
+    commands = [card["training_command"], card["bundle_command"], *(entry["command"] for entry in card["accuracy"])]
+    for command in commands:  # a remark in brackets inside one would be a shell syntax error
+        parsed = subprocess.run(["bash", "-n", "-c", command], capture_output=True, text=True)
+        assert parsed.returncode == 0, f"{command}: {parsed.stderr}"
+    readme = load_benchmark("bundled_models").readme(card)
+    assert (bundled.folder / "README.md").read_text() == readme  # what --write-card writes
+    assert f"`{card['training_command']}`" in readme
 
 
 @pytest.mark.slow
@@ -155,13 +170,24 @@ def test_the_cards_hard_public_puzzles_are_reproduced_exactly(bundled) -> None:
     assert abs(solved - round(entry["exact_accuracy"] * entry["examples"])) <= 1
 
 
-def test_solve_draws_the_reasoning_to_a_png(tmp_path: Path) -> None:
+def test_solve_draws_the_reasoning_to_a_png(tmp_path: Path, bundled, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("matplotlib")
+    from trmkit import plots
+
+    drawn_at = []  # the halting threshold each picture draws: the one solve halts at
+    figure = plots.trajectory_figure
+
+    def drawing(task, puzzle, record, threshold=0.0):
+        drawn_at.append(threshold)
+        return figure(task, puzzle, record, threshold)
+
+    monkeypatch.setattr(plots, "trajectory_figure", drawing)
     puzzle = puzzle_file(tmp_path, blanks=50, seed=11)
     png = tmp_path / "steps.png"
     result = CliRunner().invoke(main, ["solve", "sudoku", str(puzzle), "--halt", "all", "--png", str(png), "--json"])
     assert result.exit_code in (0, 1), result.output
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and png.stat().st_size > 20_000
+    assert drawn_at == [bundled.halt_threshold] and bundled.halt_threshold > 0
     (record,) = json.loads(result.stdout)
     assert "trajectory" not in record  # drawn, not printed: --trajectory was not asked for
     assert f"drew {puzzle}:1 to {png}" in result.stderr

@@ -110,9 +110,9 @@ def test_models_lists_bundled_and_local_models(tmp_path: Path) -> None:
     only_maze = json.loads(runner.invoke(main, ["models", "maze", "--dir", str(runs), "--json"]).stdout)
     assert [m["task"] for m in only_maze["bundled"] + only_maze["local"]] == ["maze"] * len(only_maze["bundled"])
     table = runner.invoke(main, ["models", "--dir", str(runs)])
-    assert table.exit_code == 0 and table.stdout == ""
-    assert "small (default)" in table.stderr and "30 blanks" in table.stderr and "sudoku-1" in table.stderr
-    assert "0.2500 / 0.7500 @ 40" in table.stderr
+    assert table.exit_code == 0 and table.stderr == ""  # the tables are the result
+    assert "small (default)" in table.stdout and "30 blanks" in table.stdout and "sudoku-1" in table.stdout
+    assert "0.2500 / 0.7500 @ 40" in table.stdout
 
 
 def test_models_in_an_empty_place_says_so(tmp_path: Path) -> None:

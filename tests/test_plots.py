@@ -63,6 +63,14 @@ def test_training_figure_has_the_four_panels_with_their_curves(tmp_path: Path) -
     assert lines["learning rate"]["learning rate"].get_ydata()[-1] == pytest.approx(1e-3)
 
 
+def test_a_voting_tasks_pass_at_2_is_drawn_with_the_held_out_accuracies() -> None:
+    steps = [{"step": 10, "loss": 1.0, "halted": 8, "exact_accuracy": 0.1}]
+    evaluations = [{"step": 10, "exact_accuracy": 0.1, "pass@2": 0.25}, {"step": 20, "exact_accuracy": 0.2, "pass@2": 0.5}]
+    accuracy = plots.training_figure(steps, evaluations).get_axes()[1]
+    line = next(line for line in accuracy.get_lines() if line.get_label() == "held-out pass@2 (votes)")
+    assert list(line.get_xdata()) == [10, 20] and list(line.get_ydata()) == [0.25, 0.5]
+
+
 def test_plot_command_writes_a_png_of_the_run(tmp_path: Path) -> None:
     write_run(tmp_path / "run")
     result = CliRunner().invoke(main, ["plot", str(tmp_path / "run")])
@@ -125,6 +133,22 @@ def test_trajectory_figure_shows_each_step_its_changes_and_the_confidence() -> N
     bars = next(ax for ax in figure.get_axes() if ax.get_ylabel() == "cells changed")
     assert [p.get_height() for p in bars.patches] == [2, 1]
     assert "solved, 3 supervision steps" in figure._suptitle.get_text()
+
+
+@pytest.mark.parametrize("threshold", [0.0, 4.0])
+def test_trajectory_figure_draws_the_halting_threshold_the_solve_used(threshold: float) -> None:
+    solution = grid(SOLUTION)
+    record = sudoku_record([solution, solution], [1.0, 5.0])
+    figure = plots.trajectory_figure(get_task("sudoku"), Puzzle(grid(PUZZLE), source="p.txt:1"), record, threshold)
+    confidence = next(ax for ax in figure.get_axes() if ax.get_ylabel() == "confidence")
+    line = next(line for line in confidence.get_lines() if line.get_label().startswith("halting threshold"))
+    assert list(line.get_ydata()) == pytest.approx([1 / (1 + np.exp(-threshold))] * 2)  # 0.982 for q_halt > 4
+
+
+def test_a_one_step_trajectory_is_one_supervision_step() -> None:
+    record = sudoku_record([grid(SOLUTION)], [4.5])
+    figure = plots.trajectory_figure(get_task("sudoku"), Puzzle(grid(PUZZLE), source="p.txt:1"), record)
+    assert figure._suptitle.get_text() == "p.txt:1: solved, 1 supervision step"
 
 
 def test_large_grids_are_drawn_as_colours_not_characters() -> None:

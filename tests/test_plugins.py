@@ -253,7 +253,7 @@ def test_cli_lists_tasks_and_a_broken_plugin_in_a_fresh_process(fake_task_root, 
     assert (latin["distribution"], latin["version"], latin["seq_len"]) == (FAKE_TASK_DISTRIBUTION, FAKE_TASK_VERSION, 16)
     listing = run_trmkit("plugins", pythonpath=pythonpath, env={"COLUMNS": "250"})
     assert listing.returncode == 0, listing.stderr
-    broken_row = next(line for line in listing.stderr.splitlines() if "trmkit-broken" in line)
+    broken_row = next(line for line in listing.stdout.splitlines() if "trmkit-broken" in line)
     assert "failed" in broken_row and "ModuleNotFoundError" in broken_row
 
 

@@ -103,11 +103,11 @@ def as_tokens(puzzle: Any, model: TRM, what: str = "puzzle", vocabulary: bool = 
     one puzzle's [seq_len]. Anything else is a ValueError saying what is wrong, raised here
     rather than as an index or shape error from deep inside the network; ``vocabulary``: the ids
     must also be tokens of the model's vocabulary."""
-    tokens = _integers(puzzle, what)
-    tokens = tokens.unsqueeze(0) if tokens.dim() == 1 else tokens
+    given = _integers(puzzle, what)
+    tokens = given.unsqueeze(0) if given.dim() == 1 else given
     seq_len = model.config.seq_len
     if tokens.dim() != 2 or tokens.shape[1] != seq_len:
-        raise ValueError(f"{what} must be token ids of shape [batch, {seq_len}] or [{seq_len}] for this model, got {list(tokens.shape)}")
+        raise ValueError(f"{what} must be token ids of shape [batch, {seq_len}] or [{seq_len}] for this model, got {list(given.shape)}")
     if vocabulary:
         _check_range(tokens, model.config.vocab_size, f"{what} token ids")
     return tokens.to(model.y_init.device)

@@ -302,6 +302,8 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", task
     file = location if location.is_file() else location / MODEL_FILE
     tensors, metadata = read_weights(file)
     config = _config_of(file, metadata)
+    if task is not None and not config.task:
+        raise InputError(f"{file} names no task (converted without --task?); convert it again with --task {task}")
     if task is not None and config.task != task:
         raise InputError(f"{file} is a model for task '{config.task}', not '{task}'")
     _check_shapes(config.model, tensors, file)

@@ -92,7 +92,10 @@ TRAINING_PANELS = (
 PER_HALTED = {"accuracy", "exact_accuracy", "q_halt_accuracy", "steps"}
 #: Held-out evaluations drawn as markers on the accuracy and halting panels.
 EVAL_SERIES = {
-    "accuracy": [("token_accuracy", "held-out token"), ("exact_accuracy", "held-out exact (all steps)"), ("adaptive_exact_accuracy", "held-out exact (adaptive)")],
+    "accuracy": [
+        ("token_accuracy", "held-out token"), ("exact_accuracy", "held-out exact (all steps)"), ("adaptive_exact_accuracy", "held-out exact (adaptive)"),
+        ("pass@2", "held-out pass@2 (votes)"),  # tasks that vote (ARC): the reference's headline
+    ],
     "supervision steps": [("adaptive_mean_steps", "held-out, adaptive halting")],
 }
 
@@ -143,10 +146,12 @@ def changed_cells(before: list[str], after: list[str]) -> list[tuple[int, int]]:
     return [(r, c) for r, (old, new) in enumerate(zip(before, after)) for c, (a, b) in enumerate(zip(old, new)) if a != b]
 
 
-def trajectory_figure(task: Task, puzzle: Puzzle, record: dict[str, Any]) -> Figure:
+def trajectory_figure(task: Task, puzzle: Puzzle, record: dict[str, Any], threshold: float = 0.0) -> Figure:
     """The answer at every supervision step of ``record`` (a ``trmkit solve`` result with a
     trajectory), cells changed since the previous step outlined in red, and below, the
-    model's confidence (sigmoid of q_halt) and the number of changed cells per step."""
+    model's confidence (sigmoid of q_halt) and the number of changed cells per step, with the
+    confidence at which adaptive halting stops: sigmoid of ``threshold``, the q_halt the solve
+    halted above."""
     trajectory = record["trajectory"]
     if not trajectory:
         raise InputError(f"{puzzle.source}: no supervision steps to draw")
@@ -169,7 +174,8 @@ def trajectory_figure(task: Task, puzzle: Puzzle, record: dict[str, Any]) -> Fig
     steps = [entry["step"] for entry in trajectory]
     ax = figure.add_subplot(layout[rows, :])
     ax.plot(steps, confidences, marker="o", color="#1f77b4", label="confidence")
-    ax.axhline(0.5, linestyle="--", color="grey", linewidth=1, label="halting threshold")
+    halting = 1.0 / (1.0 + math.exp(-threshold))
+    ax.axhline(halting, linestyle="--", color="grey", linewidth=1, label=f"halting threshold ({halting:.3f})")
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("supervision step")
     ax.set_ylabel("confidence")
@@ -180,7 +186,7 @@ def trajectory_figure(task: Task, puzzle: Puzzle, record: dict[str, Any]) -> Fig
     handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     ax.legend(handles=handles, fontsize=8, loc="center right")
     verdict = "solved" if record.get("valid") else f"not solved ({record.get('reason', '')})"
-    figure.suptitle(f"{puzzle.source}: {verdict}, {len(trajectory)} supervision steps")
+    figure.suptitle(f"{puzzle.source}: {verdict}, {len(trajectory)} supervision step{'' if len(trajectory) == 1 else 's'}")
     return figure
 
 

@@ -36,7 +36,9 @@ class Puzzle:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A validator's answer: ``ok``, or not with a ``reason`` that names the rule and the place."""
+    """A validator's answer: ``ok``, or not with a ``reason`` that names the rule and the place.
+    An accepted answer may carry a note in ``reason``: what could not be checked (ARC with no
+    known output checks the answer's form only)."""
 
     ok: bool
     reason: str = ""
@@ -262,12 +264,16 @@ class Task:
         return self.spec.name
 
     def validate(self, puzzle: Puzzle, answer: Any) -> Verdict:
-        """Run every validator; the first failure is the verdict."""
+        """Run every validator; the first failure is the verdict. An accepted answer keeps the
+        notes validators gave with their acceptance (what they could not check), joined."""
+        notes = []
         for validator in self.validators:
             verdict = validator.validate(puzzle, answer)
             if not verdict.ok:
                 return verdict
-        return Verdict(True)
+            if verdict.reason:
+                notes.append(verdict.reason)
+        return Verdict(True, "; ".join(notes))
 
     def transform(self, seed: int, group: int, index: int, seq_len: int) -> Transform:
         """Augmentation ``index`` of ``group``: the same transform on every run (0 = identity)."""

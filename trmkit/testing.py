@@ -5,7 +5,7 @@ One call covers it::
     from trmkit.testing import check_task_contract
 
     def test_my_task_keeps_the_contract():
-        check_task_contract("mytask", options={"train_size": 8, "test_size": 4})
+        check_task_contract("mytask", options={"num_train": 8, "num_test": 4})
 
 It builds a tiny dataset with the task's own builder, then hypothesis draws examples,
 augmentation indices and seeds, and for each checks what the engine relies on without ever

@@ -1,5 +1,5 @@
 """The ARC validator: an answer is right when it equals the known output; with no known output
-only its form can be checked (a grid of 1-30 x 1-30 cells of colours 0-9)."""
+only its form can be checked (a grid of 1-30 x 1-30 cells of colours 0-9), and the verdict says so."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import numpy as np
 from trmkit import Puzzle, Verdict
 
 from .canvas import COLOURS, MAX_SIZE
+
+
+#: The note on an answer accepted for its form alone (``trmkit check`` shows it after "ok").
+FORM_ONLY = "form only: no known output"
 
 
 class MatchesOutput:
@@ -25,7 +29,7 @@ class MatchesOutput:
         if grid.min() < 0 or grid.max() >= COLOURS:
             return Verdict(False, f"the answer holds colour {int(grid.max() if grid.max() >= COLOURS else grid.min())}; colours are 0-9")
         if puzzle.answer is None:
-            return Verdict(True)
+            return Verdict(True, FORM_ONLY)
         expected = np.asarray(puzzle.answer)
         if grid.shape != expected.shape:
             return Verdict(False, f"the answer is {height}x{width}, the output {expected.shape[0]}x{expected.shape[1]}")

@@ -23,7 +23,17 @@ COMMAND_MODULES = ("tasks", "check", "data", "config", "train", "solve", "conver
 
 
 class TrmkitGroup(click.Group):
-    """A group that reports every command's errors as one line (tracebacks with ``--debug``)."""
+    """A group that reports every command's errors as one line (tracebacks with ``--debug``).
+
+    ``--debug`` may come anywhere before a ``--``, after the command too (``trmkit solve sudoku
+    p.txt --debug``, as the error's hint invites): it is always the group's flag.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        if "--debug" in args[:end]:
+            args = ["--debug", *(arg for arg in args[:end] if arg != "--debug"), *args[end:]]
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         with reported_errors(debug=bool(ctx.params.get("debug"))):
@@ -38,7 +48,8 @@ class TrmkitGroup(click.Group):
 def main(debug: bool) -> None:
     """trmkit: Tiny Recursive Models with task plugins.
 
-    Results go to stdout, logs and tables to stderr.
+    Results go to stdout (the tables of tasks, plugins and models too), logs and progress to
+    stderr.
 
     \b
     Examples:

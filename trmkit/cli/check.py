@@ -22,8 +22,11 @@ def check(ctx: click.Context, task_name: str, puzzle_path: str, solution_path: s
     PUZZLES and SOLUTIONS are files in any of the task's formats ('-' reads stdin). Both are read with the task's parser and paired in order, so they must hold the same
     number of grids. A solution file whose lines carry a puzzle and its solution (CSV) is read
     for the solution; so is the output of 'trmkit solve' (its '# puzzle: verdict' lines, and
-    the steps or further attempts it may show, are passed over). Prints one verdict per pair on stdout: 'ok' or 'invalid: <reason>'. Exits 0
-    when every solution is valid and 1 otherwise.
+    the steps or further attempts it may show, are passed over). Prints one line per pair on
+    stdout, 'SOURCE: ok' or 'SOURCE: invalid: <reason>', SOURCE naming where the puzzle is
+    (puzzles.txt:3); 'ok (<note>)' when the validators could check only part of it (an ARC
+    answer with no known output). A 'checked N: ...' summary follows on stderr. Exits 0 when
+    every solution is valid and 1 otherwise.
 
     \b
     Examples:
@@ -61,7 +64,10 @@ def check(ctx: click.Context, task_name: str, puzzle_path: str, solution_path: s
         emit_json({"task": task.name, "valid": invalid == 0, "checked": len(results), "invalid": invalid, "results": results})
     else:
         for result in results:
-            verdict_text = "ok" if result["ok"] else f"invalid: {result['reason'] or 'rejected by the validator'}"
+            if result["ok"]:
+                verdict_text = f"ok ({result['reason']})" if result["reason"] else "ok"
+            else:
+                verdict_text = f"invalid: {result['reason'] or 'rejected by the validator'}"
             click.echo(f"{result['puzzle']}: {verdict_text}")
     stderr.print(f"checked {len(results)}: {f'{invalid} invalid' if invalid else 'all valid'}")
     if invalid:

@@ -2,8 +2,9 @@
 
 Conventions the commands follow, so that trmkit composes in pipes:
 
-- results (verdicts, solutions, summaries, ``--json``) go to stdout with :func:`click.echo`;
-- logs, progress, and tables and grids for people go to :data:`stderr` (a rich Console);
+- results (verdicts, solutions, summaries, ``--json``) go to stdout with :func:`click.echo`, and
+  the tables that are a command's result (``tasks``, ``plugins``, ``models``) to :data:`stdout`;
+- logs, progress, and grids drawn for people beside a result go to :data:`stderr` (rich Consoles);
 - a :class:`trmkit.TrmkitError` becomes ``Error: <one line>`` on stderr and its ``exit_code``
   (2 for configuration and unknown-task errors, 1 otherwise); so does a failure to read or
   write a file (``Error: PATH: reason``) or to get memory; any other exception becomes one
@@ -33,10 +34,12 @@ from ..config import parse_override
 from ..errors import InputError, PluginError, TrmkitError, UnknownTaskError
 from ..task import Puzzle, Task
 
-#: Logs, progress and human-facing tables. Rich resolves ``sys.stderr`` on every write, so
-#: click's test runner captures it too. A log line is never broken (soft wrap): piped to a file,
-#: it stays one line to grep, with its paths whole.
+#: Logs, progress and grids for people. Rich resolves ``sys.stderr`` on every write, so click's
+#: test runner captures it too. A log line is never broken (soft wrap): piped to a file, it stays
+#: one line to grep, with its paths whole.
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+#: Tables that are a command's result, so that ``trmkit tasks > tasks.txt`` keeps them.
+stdout = Console(highlight=False, soft_wrap=True)
 
 #: Largest puzzle or solution file read into memory (checked at call time, so tests may lower it).
 MAX_INPUT_BYTES = 64 * 1024 * 1024

@@ -51,8 +51,8 @@ def official(
     \b
     Examples:
       trmkit convert official runs/sudoku-mlp/step_65100 --out models/sudoku-mlp --task sudoku
-      trmkit convert official step_72000 --config all_config.yaml --out models/maze --set model.seq_len=900
-      trmkit convert official step_65100 --out models/sudoku --set model.n=6 --json
+      trmkit convert official step_72000 --config all_config.yaml --out models/maze --task maze
+      trmkit convert official step_65100 --out models/sudoku --task sudoku --set model.n=6 --json
     """
     from .. import convert as converter
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from .. import models as found
 from .. import plugins
-from .common import complete_task, emit_json, json_option, load_task, stderr
+from .common import complete_task, emit_json, json_option, load_task, stderr, stdout
 
 
 @click.command("models")
@@ -59,7 +59,7 @@ def _bundled_table(bundled: list[found.BundledModel]) -> None:
         name = f"{model.name} (default)" if model.is_default else model.name
         accuracy = model.accuracy_line().replace("; ", "\n")
         table.add_row(model.task, name, model.card["summary"], accuracy, str(model.card["steps"]))
-    stderr.print(table)
+    stdout.print(table)
 
 
 def _local_table(local: list[found.LocalModel], root: Path) -> None:
@@ -73,7 +73,7 @@ def _local_table(local: list[found.LocalModel], root: Path) -> None:
         last = model.last_eval
         scores = f"{last['exact_accuracy']:.4f} / {last['token_accuracy']:.4f} @ {last['step']}" if "exact_accuracy" in last else "-"
         table.add_row(model.task, str(model.path), str(model.step), scores)
-    stderr.print(table)
+    stdout.print(table)
 
 
 COMMANDS = [models_command]

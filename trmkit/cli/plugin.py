@@ -56,15 +56,21 @@ def run_pip(arguments: list[str], what: str) -> None:
     """Run pip in trmkit's own environment, its output on stderr; a failure is one error line."""
     command = [sys.executable, "-m", "pip", *arguments]
     stderr.print(f"running: {shlex.join(command)}")
+    result = run_on_stderr(command)
+    if result.returncode != 0:
+        raise PluginError(f"pip could not {what} (exit status {result.returncode}; its messages are above)")
+
+
+def run_on_stderr(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` with all its output on stderr, where logs go."""
     try:
-        output = {"stdout": sys.stderr.fileno()}  # pip's progress shows as it happens
+        output: dict = {"stdout": sys.stderr.fileno()}  # shows as it happens
     except (AttributeError, OSError, ValueError):  # stderr is not a file (captured, as in tests)
         output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
     result = subprocess.run(command, check=False, **output)
     if result.stdout:
         click.echo(result.stdout, err=True, nl=False)
-    if result.returncode != 0:
-        raise PluginError(f"pip could not {what} (exit status {result.returncode}; its messages are above)")
+    return result
 
 
 @click.command("install", context_settings={"ignore_unknown_options": True})
@@ -82,8 +88,9 @@ def install(pip_arguments: tuple[str, ...]) -> None:
       trmkit install -e ./trmkit-light-up
     """
     run_pip(["install", *pip_arguments], f"install {' '.join(pip_arguments)}")
-    # A fresh interpreter: this one has cached the plugins it found when it started.
-    subprocess.run([sys.executable, "-m", "trmkit", "tasks"], check=False, stdout=subprocess.DEVNULL)
+    # A fresh interpreter: this one has cached the plugins it found when it started. Its table
+    # is a log of the install here, not a result: on stderr.
+    run_on_stderr([sys.executable, "-m", "trmkit", "tasks"])
 
 
 @click.command("uninstall")

@@ -120,7 +120,8 @@ def solve_all(task: Task, loaded: Any, puzzles: list[Puzzle], halt: str, max_ste
 def show(task: Task, record: dict[str, Any], color: bool) -> None:
     """One puzzle's result for people: header, answer grid, optionally the refinement."""
     verdict = "solved" if record["valid"] else f"not solved: {record['reason']}"
-    click.echo(f"# {record['source']}: {verdict} (confidence {record['confidence']:.3f}, {record['steps']} steps)")
+    steps = f"{record['steps']} step{'' if record['steps'] == 1 else 's'}"
+    click.echo(f"# {record['source']}: {verdict} (confidence {record['confidence']:.3f}, {steps})")
     for entry in record.get("trajectory", []):
         click.echo(f"## step {entry['step']}: q_hat {entry['q_hat']:+.3f}")
         click.echo(task.decoder.render(entry["answer"], color=color))
@@ -129,13 +130,14 @@ def show(task: Task, record: dict[str, Any], color: bool) -> None:
     click.echo(task.decoder.render(record["answer"], color=color))
 
 
-def draw_trajectories(task: Task, puzzles: list[Puzzle], records: list[dict[str, Any]], png: Path) -> None:
-    """One PNG per puzzle: ``png`` for the first, ``NAME-2.png``, ... for the others."""
+def draw_trajectories(task: Task, puzzles: list[Puzzle], records: list[dict[str, Any]], png: Path, threshold: float) -> None:
+    """One PNG per puzzle: ``png`` for the first, ``NAME-2.png``, ... for the others, with
+    adaptive halting's ``threshold`` drawn (where it stops, or with ``--halt all`` would have)."""
     from ..plots import save_png, trajectory_figure
 
     for number, (puzzle, record) in enumerate(zip(puzzles, records), start=1):
         target = png if number == 1 else png.with_name(f"{png.stem}-{number}{png.suffix or '.png'}")
-        save_png(trajectory_figure(task, puzzle, record), target)
+        save_png(trajectory_figure(task, puzzle, record, threshold), target)
         stderr.print(f"drew {puzzle.source} to {target}")
 
 
@@ -214,7 +216,7 @@ def report_input_error(error: InputError) -> None:
 @model_option
 @halt_option
 @threshold_option
-@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Supervision steps at most [default: the model's N_sup].")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Supervision steps at most [default: the model's model.halt_max_steps, N_sup].")
 @click.option("--trajectory", is_flag=True, help="Show the answer after every supervision step.")
 @click.option("--interactive", "-i", is_flag=True, help="Read puzzles from stdin one after another and answer each at once; with --json, one compact JSON object per answer and line (JSON Lines).")
 @click.option("--png", "png", type=click.Path(path_type=Path), default=None, help="Draw each puzzle's answer at every supervision step (changed cells marked, confidence per step) to this PNG (NAME-2.png, ... for further puzzles); needs 'trmkit[plot]'.")
@@ -272,7 +274,7 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: str | Non
         sys.exit(voted_solve(task, loaded, puzzles, model_data(task, loaded, None), max_steps, versions, as_json))
     records = solve_all(task, loaded, puzzles, halt, max_steps, trajectory or png is not None, halt_threshold)
     if png is not None:
-        draw_trajectories(task, puzzles, records, png)
+        draw_trajectories(task, puzzles, records, png, halt_threshold)
         if not trajectory:
             for record in records:
                 del record["trajectory"]
@@ -293,7 +295,7 @@ def solve_command(task_name: str, puzzle_file: str | None, model_path: str | Non
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None, help="A dataset built by 'trmkit data build' [default: the model's own default dataset, rebuilt from its seed].")
 @click.option("--split", default="test", show_default=True, help="Which split to evaluate.")
 @click.option("--limit", type=click.IntRange(min=0), default=0, help="Evaluate the first N examples only (0: all).")
-@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Supervision steps at most [default: the model's N_sup].")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Supervision steps at most [default: the model's model.halt_max_steps, N_sup].")
 @threshold_option
 @versions_option
 @submission_option

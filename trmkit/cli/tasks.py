@@ -1,7 +1,8 @@
 """``trmkit tasks`` and ``trmkit plugins``: what is installed, and what is broken and why.
 
 Both commands always exit 0 when they can list anything: a broken plugin is something to show,
-not a reason to fail. Neither imports torch.
+not a reason to fail. Their tables are their results, on stdout (``--json`` for programs).
+Neither imports torch.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from rich.text import Text
 
 from .. import plugins
 from ..errors import TrmkitError
-from .common import emit_json, json_option, stderr
+from .common import emit_json, json_option, stderr, stdout
 
 STATUS_STYLES = {"ok": "green", "failed": "bold red", "disabled": "yellow"}
 
@@ -83,7 +84,7 @@ def tasks(as_json: bool) -> None:
             Text("\n".join(row["formats"])),
             Text(f"{row['distribution']} {row['version']}"),
         )
-    stderr.print(table)
+    stdout.print(table)
 
 
 @click.command("plugins")
@@ -133,7 +134,7 @@ def plugins_command(as_json: bool) -> None:
             Text(", ".join(hook.removeprefix("trmkit_") for hook in row["hooks"])),
             Text(row["error"], style="red"),
         )
-    stderr.print(table)
+    stdout.print(table)
 
 
 COMMANDS = [tasks, plugins_command]
