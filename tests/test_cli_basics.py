@@ -74,7 +74,7 @@ def failing_command(monkeypatch: pytest.MonkeyPatch):
         ("bug", 1, "Error: internal error: ZeroDivisionError: division by zero (rerun with --debug for the traceback)"),
         ("unwritable", 1, "Error: p.txt/sub/data: Not a directory"),  # e.g. --out under a file
         ("memory", 1, "Error: out of memory; ask for less (fewer examples, a smaller batch)"),
-        ("disk-full", 1, "Error: cannot read or write a file: No space left on device (rerun with --debug for the traceback)"),
+        ("disk-full", 1, "Error: system error: No space left on device (rerun with --debug for the traceback)"),
     ],
 )
 def test_errors_are_one_line_on_stderr_with_their_exit_status(failing_command, kind: str, code: int, line: str) -> None:

@@ -239,6 +239,8 @@ def test_nproc_runs_the_same_command_on_n_processes_and_exits_with_their_status(
     result = CliRunner().invoke(main, ["train", fake_task, "--config", "tiny", "--nproc", "2", "--set", "train.lr=0.01", "--out", str(tmp_path / "run")])
     assert result.exit_code == 7, result.output
     assert launched == [(["train", fake_task, "--config", "tiny", "--set", "train.lr=0.01", "--out", str(tmp_path / "run")], 2)]
+    CliRunner().invoke(main, ["--debug", "train", fake_task, "--config", "tiny", "--nproc", "2", "--out", str(tmp_path / "run")])
+    assert launched[-1][0][:2] == ["--debug", "train"]  # so that their errors come with tracebacks too
 
 
 def test_the_launcher_gives_torchrun_a_command_line_it_accepts():
@@ -247,7 +249,18 @@ def test_the_launcher_gives_torchrun_a_command_line_it_accepts():
     options = get_args_parser().parse_args(launch.torchrun_arguments(["train", "sudoku", "--steps", "5"], 3))
     assert (options.standalone, options.nproc_per_node, options.module, options.training_script) == (True, "3", True, "trmkit")
     assert options.training_script_args == ["train", "sudoku", "--steps", "5"]
-    assert options.shutdown_timeout == launch.SHUTDOWN_TIMEOUT_S  # time to finish a step and checkpoint
+
+
+def test_the_processes_get_time_to_finish_a_step_and_know_how_they_were_started(monkeypatch):
+    seen = []
+    monkeypatch.delenv(launch.SHUTDOWN_TIMEOUT_VARIABLE, raising=False)
+    monkeypatch.delenv(launch.NPROC_VARIABLE, raising=False)
+    monkeypatch.setattr("torch.distributed.run.run", lambda options: seen.append((os.environ[launch.SHUTDOWN_TIMEOUT_VARIABLE], launch.launched_processes())))
+    assert launch.run_processes(["train", "sudoku"], 2) == 0
+    monkeypatch.setenv(launch.SHUTDOWN_TIMEOUT_VARIABLE, "7")  # the user's own choice stands
+    assert launch.run_processes(["train", "sudoku"], 3) == 0
+    assert seen == [(str(launch.SHUTDOWN_TIMEOUT_S), 2), ("7", 3)]
+    assert launch.launched_processes() is None  # this process is none of theirs
 
 
 def _ended(exitcode: int, rank: int = 0) -> Exception:
@@ -312,6 +325,7 @@ def test_ctrl_c_stops_a_two_process_run_with_a_checkpoint_and_no_traceback(tmp_p
     assert "Traceback" not in stderr and "Error" not in stderr, stderr[-3000:]
     step = logged_steps(run_dir)[-1]
     assert f"stopped at step {step}; continue with: " in stderr
+    assert "--nproc 2" in stderr.split("continue with: ", 1)[1].splitlines()[0]  # resumes as it ran
     assert resolve(run_dir).name == f"step-{step:07d}"
 
 

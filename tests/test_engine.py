@@ -276,13 +276,15 @@ def test_token_accuracy_averages_each_examples_share_and_q_halt_counts_zero_as_s
     from trmkit.evaluate import Predictions, score
 
     task = get_task("sudoku")  # label 0 is its ignore label
-    labels = np.zeros((2, 81), dtype=np.int64)
+    labels = np.zeros((3, 81), dtype=np.int64)
     labels[0, :80] = 5  # 80 supervised cells
     labels[1, :4] = 7  # 4 supervised cells
-    answers = np.full((2, 81), 5, dtype=np.int64)  # the first all right, the second all wrong
-    examples = Examples(np.ones((2, 81), dtype=np.int64), labels, np.arange(2), np.zeros(2, dtype=np.int64))
-    metrics = score(task, examples, Predictions(answers, answers, np.ones(2, dtype=np.int64), np.array([0.0, -0.5], dtype=np.float32)))
-    assert metrics["token_accuracy"] == 0.5  # (1 + 0) / 2, not 80 / 84
+    # and no supervised cell at all (an answer nobody knows): not scored, as the reference
+    answers = np.full((3, 81), 5, dtype=np.int64)  # the first all right, the second all wrong
+    examples = Examples(np.ones((3, 81), dtype=np.int64), labels, np.arange(3), np.zeros(3, dtype=np.int64))
+    q_halt = np.array([0.0, -0.5, 3.0], dtype=np.float32)
+    metrics = score(task, examples, Predictions(answers, answers, np.ones(3, dtype=np.int64), q_halt))
+    assert metrics["examples"] == 2 and metrics["token_accuracy"] == 0.5  # (1 + 0) / 2, not 80 / 84
     assert metrics["exact_accuracy"] == 0.5 and metrics["q_halt_accuracy"] == 1.0  # q 0.0 on the right one counts as sure
 
 

@@ -135,14 +135,14 @@ def test_trajectory_figure_shows_each_step_its_changes_and_the_confidence() -> N
     assert "solved, 3 supervision steps" in figure._suptitle.get_text()
 
 
-@pytest.mark.parametrize("threshold", [0.0, 4.0])
+@pytest.mark.parametrize("threshold", [0.0, 4.0, -1000.0])  # the last one overflows exp(-x)
 def test_trajectory_figure_draws_the_halting_threshold_the_solve_used(threshold: float) -> None:
     solution = grid(SOLUTION)
     record = sudoku_record([solution, solution], [1.0, 5.0])
     figure = plots.trajectory_figure(get_task("sudoku"), Puzzle(grid(PUZZLE), source="p.txt:1"), record, threshold)
     confidence = next(ax for ax in figure.get_axes() if ax.get_ylabel() == "confidence")
     line = next(line for line in confidence.get_lines() if line.get_label().startswith("halting threshold"))
-    assert list(line.get_ydata()) == pytest.approx([1 / (1 + np.exp(-threshold))] * 2)  # 0.982 for q_halt > 4
+    assert list(line.get_ydata()) == pytest.approx([0.5 * (1 + np.tanh(threshold / 2))] * 2)  # 0.982 for q_halt > 4
 
 
 def test_a_one_step_trajectory_is_one_supervision_step() -> None:

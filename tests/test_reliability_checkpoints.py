@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -345,23 +346,35 @@ def test_damaged_lines_in_the_metrics_log_do_not_block_a_resume(run: Path) -> No
 
 # -- one run per directory, and only its own files ----------------------------------------------
 def test_a_second_run_into_a_directory_in_use_is_refused_naming_the_first(run: Path) -> None:
+    """The lock goes with the process that took it, even while processes it forked (batch
+    workers, say) live on after it was killed."""
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
-            import sys, time
+            import os, time
+            from pathlib import Path
             from trmkit.runlock import run_lock
-            with run_lock(__import__("pathlib").Path({str(run)!r})):
-                print("locked", flush=True)
+            with run_lock(Path({str(run)!r})):
+                child = os.fork()
+                if child == 0:
+                    time.sleep(60)
+                    os._exit(0)
+                print(child, flush=True)
                 time.sleep(60)
         """)],
         stdout=subprocess.PIPE, text=True,
     )
+    child = None
     try:
-        assert holder.stdout.readline().strip() == "locked"
+        child = int(holder.stdout.readline())
         assert_one_line_error(resume(run), f"{run} is in use by another training run (process {holder.pid})")
+        holder.kill()
+        holder.wait()
+        assert resume(run).exit_code == 0  # its forked child still runs, and holds no lock
     finally:
         holder.kill()
         holder.wait()
-    assert resume(run).exit_code == 0  # the lock goes with the process that held it
+        if child is not None:
+            os.kill(child, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("name", ["config.json", "metrics.jsonl"])
@@ -437,7 +450,8 @@ def test_a_changed_byte_in_a_models_config_or_in_state_json_is_refused(run: Path
     (lambda config: config["model"].update(num_puzzle_identifiers=10**12), "puzzle_emb.weight: config (1000000000000, 16), weights (1, 16)"),
     (lambda config: config["model"].update(num_layers=100000), "config: 100000 layers, weights: 2"),
     (lambda config: config["model"].update(hidden_size=10**400), "its config describes no model that can be built"),
-], ids=["wide", "many-puzzles", "deep", "overflow"])
+    (lambda config: config["model"].update(seq_len=10**8), "its config describes tables far larger than its weights (model.seq_len 100000000)"),
+], ids=["wide", "many-puzzles", "deep", "overflow", "long-rope"])
 def test_a_crafted_config_claiming_a_huge_model_is_refused_before_anything_is_allocated(run: Path, change, problem: str) -> None:
     model_file = run / RUN_CHECKPOINT / MODEL_FILE
     resign(model_file, change)
@@ -452,3 +466,36 @@ def test_a_config_nested_beyond_what_json_can_read_is_refused(run: Path) -> None
     write_signed(model_file, tensors, {**metadata, "config": "[" * 200000})
     with pytest.raises(trmkit.InputError, match="damaged config in metadata"):
         load_model(model_file)
+
+
+def test_the_python_api_refuses_a_new_run_where_one_is(run: Path, fake_task: str) -> None:
+    task = get_task(fake_task)
+    before = (run / "metrics.jsonl").read_bytes()
+    with pytest.raises(trmkit.ConfigError, match="already holds a run"):
+        train(task, load_config(task, "tiny", ["train.steps=2", *SETTINGS]), dataset.load(run / "data"), run, CPU)
+    assert (run / "metrics.jsonl").read_bytes() == before
+
+
+def test_a_file_system_that_cannot_lock_trains_unlocked_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import fcntl
+
+    from trmkit.runlock import run_lock
+
+    def no_locks(descriptor: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "lockf", no_locks)
+    with pytest.warns(UserWarning, match="cannot lock files"), run_lock(tmp_path):
+        pass
+
+
+def test_a_training_state_of_the_wrong_types_is_refused_in_files_without_a_state_checksum(run: Path) -> None:
+    """Checkpoints written before state.json had a checksum still have their fields checked."""
+    location = run / RUN_CHECKPOINT
+    tensors, metadata = read_weights(location / STATE_FILE)
+    metadata = {key: value for key, value in metadata.items() if key not in (checkpoint.STATE_JSON_DIGEST_KEY, METADATA_DIGEST_KEY)}
+    save_file(tensors, location / STATE_FILE, metadata={**metadata, METADATA_DIGEST_KEY: metadata_digest(metadata)})
+    (location / STATE_JSON).write_text('{"step": "four", "sampler_position": 8}')
+    with pytest.raises(trmkit.InputError, match="damaged training state"):
+        load_state(location)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -35,8 +36,10 @@ def _naming(error: OSError, path: Path) -> OSError:
     return OSError(error.errno, error.strerror or str(error), str(path)) if error.errno else OSError(f"{path}: {error}")
 
 
+@functools.cache
 def new_file_mode() -> int:
-    """The mode an ordinary ``open(path, "w")`` would give: 0666 less the process's umask."""
+    """The mode an ordinary ``open(path, "w")`` would give: 0666 less the process's umask (read
+    once: reading it means setting it, which another thread could see in between)."""
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask

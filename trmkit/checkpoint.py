@@ -34,6 +34,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from . import models
 from .atomic import atomic_write, fsync_directory, new_file_mode
 from .config import ModelConfig, TRMConfig
 from .dataset import distribution_version
@@ -279,20 +280,14 @@ def older_one_named(location: Path) -> Iterator[None]:
 def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """Tensors and metadata of a safetensors file; a clear error if it is not one, or if its
     tensors do not match the checksum written with them."""
+    metadata = read_metadata(path)
     try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise DamagedFile(f"{path}: not a readable safetensors file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     expected = metadata.get(DIGEST_KEY)
     if expected is not None and tensors_digest(tensors) != expected:
         raise DamagedFile(f"{path}: damaged: its tensors do not match the checksum written with them (corrupted on disk or in transfer?)")
-    expected = metadata.get(METADATA_DIGEST_KEY)
-    if expected is not None and metadata_digest(metadata) != expected:
-        raise DamagedFile(f"{path}: damaged: its metadata (config, task) does not match the checksum written with it (corrupted on disk or in transfer?)")
     return tensors, metadata
 
 
@@ -317,9 +312,22 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", task
 
 
 def saved_config(location: Path) -> TRMConfig:
-    """The config a checkpoint (folder or model file) was trained with."""
+    """The config a checkpoint (folder or model file) was trained with, from the file's header
+    alone (its metadata checksum checked; the tensors, maybe gigabytes, are read when loaded)."""
     file = location if location.is_file() else location / MODEL_FILE
-    return _config_of(file, read_weights(file)[1])
+    return _config_of(file, read_metadata(file))
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """A safetensors file's metadata, checked against its checksum when it carries one."""
+    try:
+        metadata = models.read_metadata(path)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise DamagedFile(f"{path}: not a readable safetensors file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    expected = metadata.get(METADATA_DIGEST_KEY)
+    if expected is not None and metadata_digest(metadata) != expected:
+        raise DamagedFile(f"{path}: damaged: its metadata (config, task) does not match the checksum written with it (corrupted on disk or in transfer?)")
+    return metadata
 
 
 def _config_of(file: Path, metadata: dict[str, str]) -> TRMConfig:
@@ -344,15 +352,20 @@ def _check_shapes(config: ModelConfig, tensors: dict[str, torch.Tensor], file: P
         raise InputError(f"{file}: weights do not fit the model its config describes (config: {config.num_layers} layers, weights: {len(layers)})")
     try:
         with torch.device("meta"):
-            expected = {name: tuple(value.shape) for name, value in build_model(config, file).state_dict().items()}
+            model = build_model(config, file)
     except (RuntimeError, OverflowError, ValueError, MemoryError) as exc:
         raise InputError(f"{file}: its config describes no model that can be built ({type(exc).__name__})") from None
+    expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
     found = {name: tuple(value.shape) for name, value in tensors.items()}
     for name in sorted(set(expected) | set(found)):
         if expected.get(name) != found.get(name):
             raise InputError(
                 f"{file}: weights do not fit the model its config describes ({name}: config {expected.get(name)}, weights {found.get(name)})"
             )
+    # What the file does not hold (RoPE's tables, from seq_len) must not dwarf what it does.
+    computed = sum(buffer.numel() for name, buffer in model.named_buffers() if name not in expected)
+    if computed > 4 * sum(tensor.numel() for tensor in tensors.values()) + 2**24:
+        raise InputError(f"{file}: its config describes tables far larger than its weights (model.seq_len {config.seq_len})")
 
 
 def build_model(config: ModelConfig, source: Path) -> TRM:

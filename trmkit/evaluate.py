@@ -84,26 +84,30 @@ def predict(model: TRM, task: Task, examples: Examples, start: int, stop: int, b
 
 def score(task: Task, examples: Examples, predictions: Predictions, batch_size: int = 256) -> dict[str, Any]:
     """The metrics of :func:`evaluate` from the predictions for the first ``len(predictions)``
-    examples."""
+    examples. Examples whose answer is unknown (no supervised token: a competition's hidden test
+    outputs) are not scored, as the reference counts only those with a label."""
     count = len(predictions.answers)
-    totals = {"exact": 0, "token_accuracy": 0.0, "adaptive_exact": 0, "adaptive_steps": 0, "q_halt_right": 0, "valid": 0}
+    totals = {"examples": 0, "exact": 0, "token_accuracy": 0.0, "adaptive_exact": 0, "adaptive_steps": 0, "q_halt_right": 0, "valid": 0}
     first = 0
     for batch in evaluation_batches(task, examples, batch_size, 0, count):
-        part = slice(first, first + len(batch.labels))
-        first = part.stop
-        answers = predictions.answers[part].astype(np.int64)
+        part = np.arange(first, first + len(batch.labels))
+        first += len(batch.labels)
         mask = batch.labels != IGNORE
-        right = (answers == batch.labels) & mask
+        known = mask.any(-1)
+        part, labels, mask = part[known], batch.labels[known], mask[known]
+        answers = predictions.answers[part].astype(np.int64)
+        right = (answers == labels) & mask
         exact = right.sum(-1) == mask.sum(-1)
+        totals["examples"] += len(part)
         totals["exact"] += int(exact.sum())
-        totals["token_accuracy"] += float((right.sum(-1) / np.maximum(1, mask.sum(-1))).sum())
-        totals["adaptive_exact"] += int(((predictions.adaptive_answers[part] == batch.labels) | ~mask).all(-1).sum())
+        totals["token_accuracy"] += float((right.sum(-1) / mask.sum(-1)).sum())
+        totals["adaptive_exact"] += int(((predictions.adaptive_answers[part] == labels) | ~mask).all(-1).sum())
         totals["adaptive_steps"] += int(predictions.adaptive_steps[part].sum())
         totals["q_halt_right"] += int(((predictions.q_halt[part] >= 0) == exact).sum())
-        totals["valid"] += count_valid(task, batch.inputs, answers)
-    n = max(1, count)
+        totals["valid"] += count_valid(task, batch.inputs[known], answers)
+    n = max(1, totals["examples"])
     return {
-        "examples": count,
+        "examples": totals["examples"],
         "exact_accuracy": totals["exact"] / n,
         "token_accuracy": totals["token_accuracy"] / n,
         "adaptive_exact_accuracy": totals["adaptive_exact"] / n,

@@ -9,7 +9,10 @@ signal on Ctrl-C or SIGTERM) instead of torchrun's tracebacks and failure tables
 from __future__ import annotations
 
 import logging
+import os
 import signal
+from contextlib import contextmanager
+from typing import Iterator
 
 from .errors import TrmkitError
 
@@ -23,13 +26,26 @@ class ProcessKilled(TrmkitError):
     """A training process ended by a signal nobody sent it through trmkit (e.g. the OOM killer)."""
 
 
+#: How torchrun is told the shutdown timeout (an environment variable, not its
+#: ``--shutdown-timeout``, which older torch releases do not accept; those keep their 30 s).
+SHUTDOWN_TIMEOUT_VARIABLE = "TORCH_ELASTIC_SHUTDOWN_TIMEOUT"
+
+
+#: Tells the processes that ``--nproc N`` started them (so a stopped run's "continue with"
+#: command says ``--nproc N`` again).
+NPROC_VARIABLE = "TRMKIT_NPROC"
+
+
+def launched_processes() -> int | None:
+    """N when this process is one of ``trmkit train --nproc N``'s."""
+    value = os.environ.get(NPROC_VARIABLE, "")
+    return int(value) if value.isdigit() else None
+
+
 def torchrun_arguments(trmkit_arguments: list[str], nproc: int) -> list[str]:
     """torchrun's command line (without the program) for running ``trmkit ARGS`` on ``nproc``
     processes of this machine."""
-    return [
-        "--standalone", f"--nproc_per_node={nproc}", f"--shutdown-timeout={SHUTDOWN_TIMEOUT_S}",
-        "-m", "trmkit", *trmkit_arguments,
-    ]
+    return ["--standalone", f"--nproc_per_node={nproc}", "-m", "trmkit", *trmkit_arguments]
 
 
 def run_processes(trmkit_arguments: list[str], nproc: int) -> int:
@@ -40,8 +56,10 @@ def run_processes(trmkit_arguments: list[str], nproc: int) -> int:
     from torch.distributed.run import get_args_parser, run
 
     _quiet_launcher_logs()
+    timeout = os.environ.get(SHUTDOWN_TIMEOUT_VARIABLE) or str(SHUTDOWN_TIMEOUT_S)  # one set by the user wins
     try:
-        run(get_args_parser().parse_args(torchrun_arguments(trmkit_arguments, nproc)))
+        with _environment({SHUTDOWN_TIMEOUT_VARIABLE: timeout, NPROC_VARIABLE: str(nproc)}):  # the processes inherit it
+            run(get_args_parser().parse_args(torchrun_arguments(trmkit_arguments, nproc)))
     except SignalException as stopped:  # Ctrl-C or SIGTERM: the processes checkpoint and stop
         return 128 + int(stopped.sigval)
     except ChildFailedError as failed:
@@ -52,6 +70,21 @@ def run_processes(trmkit_arguments: list[str], nproc: int) -> int:
         hint = " (out of memory?)" if -failure.exitcode == signal.SIGKILL else ""
         raise ProcessKilled(f"training process {rank} was killed by {name}{hint}") from None
     return 0
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in this process's environment for the block, then as they were."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _quiet_launcher_logs() -> None:

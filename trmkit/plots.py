@@ -158,7 +158,7 @@ def trajectory_figure(task: Task, puzzle: Puzzle, record: dict[str, Any], thresh
     question = character_grid(task, puzzle.question)
     grids = [character_grid(task, entry["answer"]) for entry in trajectory]
     changes = [[]] + [changed_cells(before, after) for before, after in zip(grids, grids[1:])]
-    confidences = [1.0 / (1.0 + math.exp(-entry["q_hat"])) for entry in trajectory]
+    confidences = [_sigmoid(entry["q_hat"]) for entry in trajectory]
 
     columns = min(len(trajectory), STEP_COLUMNS)
     rows = math.ceil(len(trajectory) / columns)
@@ -174,7 +174,7 @@ def trajectory_figure(task: Task, puzzle: Puzzle, record: dict[str, Any], thresh
     steps = [entry["step"] for entry in trajectory]
     ax = figure.add_subplot(layout[rows, :])
     ax.plot(steps, confidences, marker="o", color="#1f77b4", label="confidence")
-    halting = 1.0 / (1.0 + math.exp(-threshold))
+    halting = _sigmoid(threshold)
     ax.axhline(halting, linestyle="--", color="grey", linewidth=1, label=f"halting threshold ({halting:.3f})")
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("supervision step")
@@ -224,3 +224,8 @@ def _draw_grid(ax: Axes, question: list[str], grid: list[str], changed: list[tup
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def _sigmoid(value: float) -> float:
+    """The logistic function, for any value (``1 / (1 + exp(-x))`` overflows below about -710)."""
+    return 0.5 * (1.0 + math.tanh(float(value) / 2.0))

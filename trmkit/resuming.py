@@ -1,7 +1,8 @@
 """What a resumed run may change: its settings are read from the command line again, so a
 resume that forgets a ``--set`` (or adds one) would silently go on as another run, under the
 first run's name. Settings that change what the remaining steps compute must therefore be the
-checkpoint's; only how far to train and the bookkeeping around the steps may change.
+checkpoint's; only how far to train and the bookkeeping around the steps may change (training
+further under a cosine schedule, ``train.lr_min_ratio`` < 1, stretches its remaining decay).
 """
 
 from __future__ import annotations
@@ -35,6 +36,23 @@ def conflicts(saved: TRMConfig, config: TRMConfig) -> dict[str, tuple[Any, Any]]
         for key in sorted(old.keys() | new.keys())
         if key not in CHANGEABLE | FROM_DATASET and old.get(key) != new.get(key)
     }
+
+
+#: What a run writes beside its checkpoints, which a new run must not overwrite.
+RUN_FILES = ("config.json", "metrics.jsonl")
+
+
+def starting_point(run_dir: Path, config: TRMConfig, resume: bool) -> Path | None:
+    """The checkpoint a run into ``run_dir`` continues (``resume``, checked against ``config``),
+    or None to start at step 0: a resumed run without a checkpoint yet starts afresh, while a new
+    run never writes over a run, nor over files of a run's names that it finds there."""
+    has_checkpoints = checkpoint.latest_checkpoint(Path(run_dir) / "checkpoints") is not None
+    if resume:
+        return checkpoint_to_resume(run_dir, config) if has_checkpoints else None
+    found = ["checkpoints"] if has_checkpoints else [name for name in RUN_FILES if (Path(run_dir) / name).exists()]
+    if found:
+        raise ConfigError(f"{run_dir} already holds a run ({', '.join(found)}); pass --resume to continue it or choose another --out")
+    return None
 
 
 def checkpoint_to_resume(run_dir: Path, config: TRMConfig) -> Path:

@@ -289,7 +289,8 @@ def train(
     should_stop: Callable[[], bool] = lambda: False,
     versions: Versions | None = None,
 ) -> Trainer:
-    """Train until ``config.train.steps`` (continuing from the latest checkpoint if ``resume``).
+    """Train until ``config.train.steps`` (continuing from the latest checkpoint if ``resume``; a
+    new run into a directory that holds one is refused, see :func:`trmkit.resuming.starting_point`).
 
     ``on_step`` sees every step's own metrics; ``on_log`` each record written to ``metrics.jsonl``.
     Logs every ``log_every`` steps, evaluates every ``eval_every`` and at the end, checkpoints
@@ -300,12 +301,12 @@ def train(
     with runlock.run_lock(run_dir) if main else contextlib.nullcontext():
         if main:
             checkpoint.check_writable(run_dir)
-        location = resuming.checkpoint_to_resume(run_dir, config) if resume else None
+        location = distributed.broadcast_object(resuming.starting_point(run_dir, config, resume) if main else None)
         trainer = Trainer(task, config, dataset, run_dir, device, versions)
         if location is not None:
             with checkpoint.older_one_named(location):
                 trainer.restore(location)
-        return _run(trainer, config, run_dir, resume, on_step, on_log, on_eval, should_stop)
+        return _run(trainer, config, run_dir, location is not None, on_step, on_log, on_eval, should_stop)
 
 
 def _run(
@@ -331,12 +332,12 @@ def _run(
     started = time.perf_counter()
     first_step = trainer.step
     # Rank 0 alone keeps the log; the batch workers (if any) stop when the run ends, however it ends.
-    with open(metrics_path if main else os.devnull, "a") as log, contextlib.closing(trainer.batches):
+    # Unbuffered: a write that fails (a full disk) fails in ``write``, which names the file.
+    with open(metrics_path if main else os.devnull, "ab", buffering=0) as log, contextlib.closing(trainer.batches):
         def write(record: dict[str, Any]) -> None:
             try:
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-            except OSError as exc:  # a full disk, say: name the file (the write itself does not)
+                log.write((json.dumps(record) + "\n").encode())
+            except OSError as exc:
                 raise OSError(exc.errno, exc.strerror, str(metrics_path)) from exc
 
         def evaluate() -> None:

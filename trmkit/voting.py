@@ -149,7 +149,7 @@ def evaluate_votes(
     ``versions`` (a count from version 0, or which), and the ranked answers by group.
 
     In a data-parallel run every rank runs its share of the examples (all their versions), rank 0
-    counts the gathered votes, and every rank returns rank 0's result."""
+    counts the gathered votes, and every rank returns its metrics; the answers only rank 0."""
     from . import distributed
 
     count = min(len(examples), limit) if limit > 0 else len(examples)
@@ -160,9 +160,9 @@ def evaluate_votes(
         pool=pool, versions=versions, base_count=base_count, batch_size=batch_size, max_steps=max_steps, progress=progress,
     )
     gathered = distributed.gather_objects(mine.candidates)
-    result = None
+    metrics, attempts = None, {}
     if gathered is not None:
         ranked = Ballot([found for shard in gathered for found in shard]).ranked(task)
         metrics = dict(pass_at(task, part, ranked, ks), versions=max(1, versions) if isinstance(versions, int) else len(versions))
-        result = (metrics, attempts_by_group(part, ranked))
-    return distributed.broadcast_object(result)
+        attempts = attempts_by_group(part, ranked)
+    return distributed.broadcast_object(metrics), attempts  # the answers stay on rank 0: large at 1001 versions

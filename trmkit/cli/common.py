@@ -106,7 +106,7 @@ def _unexpected(error: Exception, debug: bool) -> str:
     if culprit is None and isinstance(error, OSError) and (error.filename2 or error.filename):
         return f"{error.filename2 or error.filename}: {error.strerror or error}"  # e.g. an --out nobody can write
     if culprit is None and isinstance(error, OSError) and error.strerror:  # e.g. a full disk, met mid-write
-        return f"cannot read or write a file: {error.strerror}" + ("" if debug else " (rerun with --debug for the traceback)")
+        return f"system error: {error.strerror}" + ("" if debug else " (rerun with --debug for the traceback)")
     what = f"plugin '{culprit.name}' ({culprit.distribution}) failed" if culprit else "internal error"
     message = f"{what}: {type(error).__name__}: {error}" + ("; this is a bug of that plugin" if culprit else "")
     return message + ("" if debug else " (rerun with --debug for the traceback)")

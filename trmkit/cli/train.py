@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 
 from .. import config as configuration
-from ..errors import ConfigError, InputError
+from ..errors import InputError
 from ..loggers import SINKS
 from .common import emit_json, json_option, load_task, sets_option, stderr, task_argument
 
@@ -155,9 +155,10 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         distributed.local_batch_size(config.train.batch_size, nproc)
         from ..launch import run_processes
 
-        arguments = shlex.split(command_line(click.get_current_context(), nproc=None))[1:]
+        ctx = click.get_current_context()
+        arguments = (["--debug"] if ctx.find_root().params.get("debug") else []) + shlex.split(command_line(ctx, nproc=None))[1:]
         stderr.print(f"starting {nproc} training processes (torchrun): trmkit {shlex.join(arguments)}", markup=False)
-        click.get_current_context().exit(run_processes(arguments, nproc))
+        ctx.exit(run_processes(arguments, nproc))
     torch_device = click.get_current_context().with_resource(distributed.session(resolve_device(device)))
     if not distributed.is_main():
         stderr.quiet = True  # rank 0 alone reports progress; errors still reach stderr
@@ -166,24 +167,16 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         stderr.print(f"config: '{name}' (default on {torch_device.type}; choose with --config)")
     config = configuration.load_config(task, name, overrides)
     run_dir = out or Path("runs") / f"{task.name}-{Path(name).stem}"
-    from ..checkpoint import latest_checkpoint
-    from ..resuming import checkpoint_to_resume
+    from ..resuming import starting_point
     from ..runlock import run_lock
-    from ..train import METRICS_FILE
 
-    if distributed.is_main():  # before anything is read or written there: one run at a time
-        click.get_current_context().with_resource(run_lock(run_dir))
-    has_checkpoints = latest_checkpoint(run_dir / "checkpoints") is not None
-    if not resume:
-        found = ["checkpoints"] if has_checkpoints else [name for name in ("config.json", METRICS_FILE) if (run_dir / name).exists()]
-        if found:  # a run, or files of the user's that a new run would overwrite
-            raise ConfigError(f"{run_dir} already holds a run ({', '.join(found)}); pass --resume to continue it or choose another --out")
-    elif not has_checkpoints:
-        # A job that is pre-empted and restarted runs one command line, from the first start on.
-        stderr.print(f"{run_dir}: no checkpoint yet; starting from step 0")
-        resume = False
-    else:  # refused now if it cannot be resumed as asked, before the default dataset is (re)built
-        checkpoint_to_resume(run_dir, config)
+    with distributed.main_first():  # rank 0 takes the run and checks it; the others wait for it
+        if distributed.is_main():
+            click.get_current_context().with_resource(run_lock(run_dir))  # one run at a time
+            # Refused now if it cannot start or resume as asked, before the default dataset is
+            # (re)built. A pre-empted job restarts with one command line, from the first start on.
+            if starting_point(run_dir, config, resume) is None and resume:
+                stderr.print(f"{run_dir}: no checkpoint yet; starting from step 0")
 
     with distributed.main_first():  # rank 0 builds the default dataset; the others load it
         dataset = prepare_dataset(task, config, data_dir, run_dir)
@@ -215,7 +208,9 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         "eval": report.last_eval,
     }
     if stop.requested:
-        again = command_line(click.get_current_context(), config_name=name, out=run_dir, resume=True)
+        from ..launch import launched_processes
+
+        again = command_line(click.get_current_context(), config_name=name, out=run_dir, resume=True, nproc=launched_processes())
         stderr.print(f"stopped at step {trainer.step}; continue with: {again}", markup=False)
     if as_json:
         emit_json(summary)
