@@ -382,7 +382,7 @@ def test_a_new_run_does_not_overwrite_files_it_finds_in_out(fake_task: str, tmp_
     (tmp_path / name).write_text("mine\n")
     result = invoke("train", fake_task, "--config", "tiny", "--steps", "2", "--out", tmp_path, *[f"--set={s}" for s in SETTINGS])
     assert_one_line_error(result, f"{tmp_path} already holds a run ({name}); pass --resume", codes=(2,))
-    assert (tmp_path / name).read_text() == "mine\n"
+    assert (tmp_path / name).read_text() == "mine\n" and sorted(path.name for path in tmp_path.iterdir()) == [".lock", name]
 
 
 def test_only_checkpoint_folders_are_pruned(run: Path) -> None:

@@ -299,9 +299,9 @@ def train(
     run_dir = Path(run_dir)
     main = distributed.is_main()
     with runlock.run_lock(run_dir) if main else contextlib.nullcontext():
-        if main:
-            checkpoint.check_writable(run_dir)
         location = distributed.broadcast_object(resuming.starting_point(run_dir, config, resume) if main else None)
+        if main:  # after the refusals, which must leave a folder that is not a run as it was
+            checkpoint.check_writable(run_dir)
         trainer = Trainer(task, config, dataset, run_dir, device, versions)
         if location is not None:
             with checkpoint.older_one_named(location):
