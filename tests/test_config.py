@@ -85,6 +85,7 @@ def test_bad_overrides_are_config_errors_naming_the_key(text: str, message: str)
         ("model.expansion", -1.0, "model.expansion must be above 0"),
         ("model.puzzle_emb_len", -1, "model.puzzle_emb_len must be at least 0"),
         ("data.augmentations", -3, "data.augmentations must be at least 0"),
+        ("train.eval_versions", -1, "train.eval_versions must be at least 0"),
     ],
 )
 def test_validate_rejects_numbers_out_of_range(dotted: str, value: float, message: str) -> None:

@@ -260,8 +260,13 @@ def latest_checkpoint(root: Path) -> Path | None:
             name = ""
         if _STEP_NAME.fullmatch(name) and (root / name / MODEL_FILE).is_file():
             return root / name
-    complete = sorted(p for p in root.glob("step-*") if _STEP_NAME.fullmatch(p.name) and (p / MODEL_FILE).is_file())
+    complete = _whole_checkpoints(root)
     return complete[-1] if complete else None
+
+
+def _whole_checkpoints(root: Path) -> list[Path]:
+    """The checkpoint folders of ``root`` that hold a model file, oldest first."""
+    return sorted(p for p in root.glob("step-*") if _STEP_NAME.fullmatch(p.name) and (p / MODEL_FILE).is_file())
 
 
 @contextmanager
@@ -271,7 +276,7 @@ def older_one_named(location: Path) -> Iterator[None]:
     try:
         yield
     except DamagedFile as exc:
-        older = sorted(p for p in location.parent.glob("step-*") if _STEP_NAME.fullmatch(p.name) and p.name < location.name and (p / MODEL_FILE).is_file())
+        older = [p for p in _whole_checkpoints(location.parent) if p.name < location.name]
         if not older:
             raise
         raise InputError(f"{exc}; the older checkpoint {older[-1]} may be whole: move {location.name} away to resume from it") from None
@@ -284,7 +289,7 @@ def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise DamagedFile(f"{path}: not a readable safetensors file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise _unreadable(path, exc) from None
     expected = metadata.get(DIGEST_KEY)
     if expected is not None and tensors_digest(tensors) != expected:
         raise DamagedFile(f"{path}: damaged: its tensors do not match the checksum written with them (corrupted on disk or in transfer?)")
@@ -323,11 +328,15 @@ def read_metadata(path: Path) -> dict[str, str]:
     try:
         metadata = models.read_metadata(path)
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise DamagedFile(f"{path}: not a readable safetensors file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise _unreadable(path, exc) from None
     expected = metadata.get(METADATA_DIGEST_KEY)
     if expected is not None and metadata_digest(metadata) != expected:
         raise DamagedFile(f"{path}: damaged: its metadata (config, task) does not match the checksum written with it (corrupted on disk or in transfer?)")
     return metadata
+
+
+def _unreadable(path: Path, error: Exception) -> DamagedFile:
+    return DamagedFile(f"{path}: not a readable safetensors file ({str(error).splitlines()[0] if str(error) else type(error).__name__})")
 
 
 def _config_of(file: Path, metadata: dict[str, str]) -> TRMConfig:

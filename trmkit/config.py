@@ -113,8 +113,8 @@ class TrainConfig:
         check_range("train", self, ("steps", "batch_size"), 1)
         check_range("train", self, ("lr", "puzzle_emb_lr", "weight_decay", "puzzle_emb_weight_decay", "q_loss_weight",
                                     "lr_warmup_steps", "eval_every", "eval_examples", "checkpoint_every", "log_every", "seed"), 0)
-        if self.eval_versions is not None and self.eval_versions < 0:
-            raise ConfigError(f"train.eval_versions must be 0 or more, got {self.eval_versions}")
+        if self.eval_versions is not None:
+            check_range("train", self, ("eval_versions",), 0)
         check_range("train", self, ("lr_min_ratio",), 0, 1)
         check_range("train", self, ("beta1", "beta2", "ema_decay"), 0, 1, high_open=True)
 

@@ -209,7 +209,7 @@ class Trainer:
         train = self.config.train
         model, test, batch_size = self.eval_model(), self.dataset.splits["test"], min(256, train.batch_size * 4)
         metrics = evaluate(model, self.task, test, batch_size=batch_size, limit=train.eval_examples)
-        trained = max(0, self.config.data.augmentations) + 1
+        trained = self.sampler.versions.wanted
         versions = trained if train.eval_versions is None else min(train.eval_versions, trained)
         if versions and supports_voting(self.task):
             votes, _ = evaluate_votes(

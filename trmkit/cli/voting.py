@@ -49,7 +49,8 @@ class Setting:
         from ..versions import Versions
 
         config = loaded.config
-        self.trained = max(0, config.data.augmentations) + 1
+        self.pool = Versions.of_run(task, config, data)
+        self.trained = self.pool.wanted
         self.base_count = config.model.num_puzzle_identifiers // (self.trained if task.spec.identifiers_per_version else 1)
         if versions is not None and versions > self.trained:
             raise InputError(f"the model trained {self.trained} versions per puzzle; --versions {versions} asks for more")
@@ -59,7 +60,6 @@ class Setting:
                 f"{self.base_count}: not the dataset the model was trained on"
             )
         self.versions = versions or self.trained
-        self.pool = Versions.of_run(task, config, data)
 
 
 def voted_eval(task: Task, loaded: Any, data: Any, split: str, limit: int, max_steps: int | None, versions: int | None, submission_path: Path, as_json: bool) -> None:
