@@ -1,6 +1,7 @@
-"""ARC's translation (trm-reference.md section 4): training pairs move on the canvas, input and
-output by one offset that keeps the larger grid inside; one example of each task version stays
-in the corner; nothing is translated at evaluation; ``data.jitter: false`` turns it off."""
+"""ARC's translation (the official ``dataset/build_arc_dataset.py``): training pairs move on the
+canvas, input and output by one offset that keeps the larger grid inside; one example of each task
+version stays in the corner; nothing is translated at evaluation; ``data.jitter: false`` turns it
+off."""
 
 from __future__ import annotations
 

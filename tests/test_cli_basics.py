@@ -61,6 +61,10 @@ def failing_command(monkeypatch: pytest.MonkeyPatch):
             raise OSError(28, "No space left on device")
         if kind == "ctrl-c":
             raise KeyboardInterrupt
+        if kind == "collective":  # raised inside torch.distributed, as when another process ends
+            namespace: dict = {}
+            exec(compile("def all_reduce():\n    raise RuntimeError('Connection closed by peer\\nat pair.cc')", "distributed_c10d.py", "exec"), namespace)
+            namespace["all_reduce"]()
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setitem(main.commands, "fail", fail)
@@ -75,6 +79,7 @@ def failing_command(monkeypatch: pytest.MonkeyPatch):
         ("unwritable", 1, "Error: p.txt/sub/data: Not a directory"),  # e.g. --out under a file
         ("memory", 1, "Error: out of memory; ask for less (fewer examples, a smaller batch)"),
         ("disk-full", 1, "Error: system error: No space left on device (rerun with --debug for the traceback)"),
+        ("collective", 1, "Error: lost contact with the other training processes (one of them stopped or failed: see its error): Connection closed by peer"),
     ],
 )
 def test_errors_are_one_line_on_stderr_with_their_exit_status(failing_command, kind: str, code: int, line: str) -> None:

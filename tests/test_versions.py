@@ -1,6 +1,7 @@
-"""Deduplicated versions (trm-reference.md section 4: versions are distinct by a hash over all
-of a puzzle's pairs): a task whose versions learn their own embeddings keeps only draws that
-make a new puzzle, the same ones in training and evaluation; other tasks keep every draw."""
+"""Deduplicated versions (the official ``dataset/build_arc_dataset.py``: versions are distinct by a
+hash over all of a puzzle's pairs): a task whose versions learn their own embeddings keeps only
+draws that make a new puzzle, the same ones in training and evaluation; other tasks keep every
+draw."""
 
 from __future__ import annotations
 

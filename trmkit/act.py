@@ -1,9 +1,9 @@
 """Deep supervision with learned halting (adaptive computation time), for training and inference.
 
-Training follows the official scheme (trm-reference.md section 1, "ACT wrapper"): a *carry* of
-batch slots persists across optimizer steps. Every step runs one supervision step for every slot;
-a slot that halted takes a fresh sample from the incoming batch and restarts from the init
-vectors, the others keep their sample and their (y, z). A slot halts when q_halt > 0 or at the
+Training follows the official scheme (the ACT wrapper of ``models/recursive_reasoning/trm.py``): a
+*carry* of batch slots persists across optimizer steps. Every step runs one supervision step for
+every slot; a slot that halted takes a fresh sample from the incoming batch and restarts from the
+init vectors, the others keep their sample and their (y, z). A slot halts when q_halt > 0 or at the
 step cap; with probability ``halt_exploration_prob`` it is first made to run a random minimum of
 2..N_sup steps.
 

@@ -1,4 +1,4 @@
-"""The building blocks of the one tiny network (trm-reference.md section 1).
+"""The building blocks of the one tiny network (the official ``models/layers.py``).
 
 Post-norm blocks with a scale-free RMSNorm, SwiGLU feed-forwards, and either rotary self-attention
 or the token-mixing MLP ("mlp_t") that the paper uses for Sudoku. No biases except the Q head's.

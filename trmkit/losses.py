@@ -1,4 +1,4 @@
-"""Losses and metrics of deep supervision (trm-reference.md section 2).
+"""Losses and metrics of deep supervision (the official ``models/losses.py``).
 
 The answer loss is stable-max cross entropy by default (the official code and the paper's
 appendix), averaged over each sequence's supervised tokens and summed over the batch; the halting

@@ -94,9 +94,7 @@ def read_card(folder: Path) -> dict[str, Any]:
     missing = [key for key in CARD_KEYS if key not in card]
     if missing:
         raise InputError(f"{path}: the model card lacks {', '.join(missing)}")
-    threshold = card.get("halt_threshold", 0.0)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-        raise InputError(f"{path}: halt_threshold must be a number, got {threshold!r}")
+    _checked_threshold(card.get("halt_threshold", 0.0), path)
     for entry in card["accuracy"]:
         lacking = [key for key in ACCURACY_KEYS if key not in entry]
         if lacking:
@@ -121,8 +119,10 @@ def tuned_threshold(file: Path, metadata: dict[str, str]) -> float:
             value, where = json.loads(metadata.get("halt_threshold", "null")), file
         except json.JSONDecodeError:
             value, where = metadata.get("halt_threshold"), file
-    if value is None:
-        return 0.0
+    return 0.0 if value is None else _checked_threshold(value, where)
+
+
+def _checked_threshold(value: Any, where: Path) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{where}: halt_threshold must be a number, got {value!r}")
     return float(value)

@@ -1,4 +1,4 @@
-"""Optimisers and schedules of the official recipe (trm-reference.md section 3).
+"""Optimisers and schedules of the official recipe (``pretrain.py``, ``cfg_pretrain.yaml``).
 
 - AdamATan2: Adam whose update is atan2(m, sqrt(v)) instead of m / (sqrt(v) + eps), so it needs
   no epsilon and is bounded; decoupled weight decay. Pure PyTorch (the official kernel is

@@ -1,10 +1,10 @@
 """Symmetries of rectangular grids, as gather indices over row-major flattened cells.
 
-Grid tasks (Maze, ARC) augment with the 8 symmetries of the square (the dihedral group D4) and
-must undo them on predictions, so the group is defined once here, task-agnostic: a transform is
-an index array ``positions`` with ``out.flat = grid.flat[positions]``, which is exactly the
-``positions`` a :class:`trmkit.TokenPermutation` takes. Ids and their order follow the reference
-builders (trm-reference.md section 4), so augmentation ids mean the same thing everywhere.
+Grid tasks (Maze, ARC) augment with the 8 symmetries of the square (the dihedral group D4) and must
+undo them on predictions, so the group is defined once here, task-agnostic: a transform is an index
+array ``positions`` with ``out.flat = grid.flat[positions]``, which is exactly the ``positions`` a
+:class:`trmkit.TokenPermutation` takes. Ids and their order follow the official builders
+(``dataset/common.py``), so augmentation ids mean the same thing everywhere.
 """
 
 from __future__ import annotations

@@ -1,17 +1,16 @@
 """Voting across augmented versions: a puzzle's answers are what most of its versions say.
 
 An optional capability of a task: a decoder with an ``aggregate(candidates)`` method (see
-:class:`trmkit.Decoder`) is evaluated and solved this way (trm-reference.md section 5, the ARC
-evaluator). Every example runs as ``versions`` augmented copies (version 0 is the original;
-version ``v`` is ``pool.transform(group, v)`` of a :class:`trmkit.versions.Versions` built as
-training built it, with puzzle identifier ``task.version_identifiers(base, v, base_count)``;
-a group with fewer distinct versions votes with those it has). Each prediction is mapped
-back with the transform's inverse and decoded; the decoder's ``aggregate``
-ranks the distinct answers of one example (:func:`rank_by_votes` is the usual rule: most votes,
-then highest mean confidence), and pass@K asks whether a right answer is among the first K.
-A right answer is one the task's validators accept with the known answer as reference.
-A task's score is the share of its test examples passed (a group is a task); the headline is
-the mean over tasks, as the reference reports it.
+:class:`trmkit.Decoder`) is evaluated and solved this way (the official ARC evaluator,
+``evaluators/arc.py``). Every example runs as ``versions`` augmented copies (version 0 is the
+original; version ``v`` is ``pool.transform(group, v)`` of a :class:`trmkit.versions.Versions` built
+as training built it, with puzzle identifier ``task.version_identifiers(base, v, base_count)``; a
+group with fewer distinct versions votes with those it has). Each prediction is mapped back with the
+transform's inverse and decoded; the decoder's ``aggregate`` ranks the distinct answers of one
+example (:func:`rank_by_votes` is the usual rule: most votes, then highest mean confidence), and
+pass@K asks whether a right answer is among the first K. A right answer is one the task's validators
+accept with the known answer as reference. A task's score is the share of its test examples passed
+(a group is a task); the headline is the mean over tasks, as the reference reports it.
 """
 
 from __future__ import annotations

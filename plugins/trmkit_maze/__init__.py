@@ -1,4 +1,4 @@
-"""The Maze task (Maze-Hard, trm-reference.md section 4): mark a shortest path from S to G.
+"""The Maze task (Maze-Hard, ``dataset/build_maze_dataset.py``): mark a shortest path from S to G.
 
 A built-in plugin, registered through the ``trmkit`` entry-point group as a third party's would
 be. Modules, one job each: ``cells`` (alphabet, tokenizer), ``text`` (files in and out),

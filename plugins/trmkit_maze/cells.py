@@ -1,7 +1,7 @@
 """The maze alphabet: cell codes, their characters, and the tokenizer.
 
 A maze grid is a square ``int8`` array of cell codes. The codes are the reference's token ids
-(PAD 0, ``#`` 1, space 2, ``S`` 3, ``G`` 4, ``o`` 5; trm-reference.md section 1), so the
+(PAD 0, ``#`` 1, space 2, ``S`` 3, ``G`` 4, ``o`` 5; ``dataset/build_maze_dataset.py``), so the
 tokenizer is a reshape and a model's prediction is a grid as it stands. Code 0 never occurs in a
 puzzle; it stands for a cell the model left unreadable (PAD), and renders as ``?``.
 """

@@ -101,7 +101,8 @@ def _unexpected(error: Exception, debug: bool) -> str:
     if isinstance(error, MemoryError):  # asked for too much, most likely: no one's bug
         return "out of memory; ask for less (fewer examples, a smaller batch)"
     if _in_collective(error):  # what the other processes of a distributed run see when one stops
-        return "lost contact with the other training processes: one of them stopped or failed (see its error)"
+        detail = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]  # names a real bug in a collective, too
+        return f"lost contact with the other training processes (one of them stopped or failed: see its error): {detail}"
     culprit = None if plugins.registry.cache_info().currsize == 0 else _plugin_at_fault(error)
     if culprit is None and isinstance(error, OSError) and (error.filename2 or error.filename):
         return f"{error.filename2 or error.filename}: {error.strerror or error}"  # e.g. an --out nobody can write
