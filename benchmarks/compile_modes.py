@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from throughput import add_run_arguments, measure_and_print, random_dataset, synchronize
+from throughput import add_run_arguments, measure_and_print, processor, processor_label, random_dataset, synchronize
 from trmkit import get_task, load_config
 from trmkit.train import Trainer, resolve_device
 
@@ -85,6 +85,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "task": task.name,
         "config": args.config,
         "device": str(device),
+        **processor(device),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "batch": batch,
@@ -99,7 +100,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> str:
-    lines = [f"{result['task']} '{result['config']}', batch {result['batch']}, {result['seq_len']} tokens, {result['device']} ({result['threads']} threads), {result['rounds']} rounds"]
+    lines = [f"{result['task']} '{result['config']}', batch {result['batch']}, {result['seq_len']} tokens, {result['device']}{processor_label(result)} ({result['threads']} threads), {result['rounds']} rounds"]
     for key, figures in result["modes"].items():
         lines.append(f"  {key:15s} {figures['step_s'] * 1000:9.1f} ms/step  {figures['examples_per_s']:8.2f} examples/s  (warm-up {figures['warmup_s']:.1f} s)")
     first = next(iter(result["modes"]))

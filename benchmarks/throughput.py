@@ -50,6 +50,7 @@ from trmkit.act import solve
 from trmkit.config import ModelConfig
 from trmkit.dataset import Dataset
 from trmkit.layers import swiglu_width
+from trmkit.model import cpu_computes_bf16
 from trmkit.train import Trainer, resolve_device
 
 FORMULA = (
@@ -190,6 +191,22 @@ def waits_for_batches(trainer: Trainer, clock: Callable[[], float]) -> list[floa
     return waits
 
 
+def processor(device: torch.device) -> dict[str, Any]:
+    """What the figures were measured on: on a CPU its model, the widest vector instructions torch
+    uses on it, and whether it computes bf16 natively (AVX512_BF16 or AMX: there bf16 autocast is
+    a real option, elsewhere it is emulated). The same 2-core machine kind has come with AVX2-only
+    and with AVX-512 processors, whose fp32 GEMM rates differ by a third."""
+    if device.type != "cpu":
+        return {}
+    name = ""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            name = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"cpu": name, "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_native_bf16": cpu_computes_bf16()}
+
+
 def peak_rss_mb() -> float:
     """The process's peak resident memory (VmHWM), in MiB."""
     with open("/proc/self/status") as status:
@@ -248,6 +265,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "config": args.config,
         "overrides": overrides,
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
+        **processor(device),
         "threads": torch.get_num_threads(),
         "clock": "process CPU time" if args.clock == "cpu" else "wall",
         "torch": torch.__version__,
@@ -287,7 +305,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 def report(result: dict[str, Any]) -> str:
     lines = [
-        f"{result['task']} {result['config']} on {result['device']} ({result['threads']} threads, torch {result['torch']}, "
+        f"{result['task']} {result['config']} on {result['device']}{processor_label(result)} ({result['threads']} threads, torch {result['torch']}, "
         f"{result['dtype']}{', compiled' if result['compile'] else ''}, {result['clock']}), {result['parameters']:,} parameters; load {result['load_average']:.2f}",
         f"FLOPs: {result['flops_per_train_example'] / 1e9:.3f} GFLOP per training example and supervision step, "
         f"{result['flops_per_infer_puzzle'] / 1e9:.3f} GFLOP per puzzle in {result['infer_steps']} steps",
@@ -307,6 +325,13 @@ def report(result: dict[str, Any]) -> str:
     if "train_mfu" in result:
         lines.append(f"training MFU vs nominal {result['nominal_peak_flops_per_s'] / 1e12:.0f} TFLOP/s: {100 * result['train_mfu']:.1f}%")
     return "\n".join(lines)
+
+
+def processor_label(result: dict[str, Any]) -> str:
+    """`` (model, vector instructions, native bf16)`` after a CPU device in a report; empty elsewhere."""
+    if "cpu_capability" not in result:
+        return ""
+    return f" ({result['cpu'] or 'unnamed CPU'}, {result['cpu_capability']}{', native bf16' if result['cpu_native_bf16'] else ''})"
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, config: str) -> None:

@@ -1,4 +1,4 @@
-"""Unit tests of the engine against the reference rules (trm-reference.md sections 1-3)."""
+"""Unit tests of the engine against the official code's rules."""
 
 from __future__ import annotations
 
@@ -297,3 +297,49 @@ def test_rotary_positions_are_applied_in_fp32_under_bf16():
     once = apply_rotary(x.float(), rotary.cos, rotary.sin).to(torch.bfloat16)
     assert apply_rotary(x, rotary.cos, rotary.sin).dtype == torch.bfloat16
     assert torch.equal(apply_rotary(x, rotary.cos, rotary.sin), once)
+
+
+@pytest.mark.parametrize("mixer", ["attention", "mlp_t"])
+def test_under_bf16_the_recursion_and_its_carry_are_bf16_as_the_reference(mixer):
+    """The reference runs the whole recursion in its forward dtype; the weights stay fp32."""
+    torch.manual_seed(0)
+    model = TRM(small_config(mixer=mixer, forward_dtype="bfloat16"))
+    inputs = torch.randint(1, 7, (3, 12))
+    y, z = model.initial_carry(3)
+    new_y, new_z, logits, q_halt, _ = model(y, z, inputs, torch.zeros(3, dtype=torch.long))
+    assert new_y.dtype == new_z.dtype == logits.dtype == torch.bfloat16
+    assert q_halt.dtype == torch.float32
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    fp32 = TRM(small_config(mixer=mixer, forward_dtype="float32"))
+    fp32.load_state_dict(model.state_dict())
+    exact_y, _, exact_logits, _, _ = fp32(y, z, inputs, torch.zeros(3, dtype=torch.long))
+    assert exact_y.dtype == torch.float32
+    assert (new_y.float() - exact_y).abs().mean() < 0.1  # the same function, at bf16's precision
+    # A carry of the other precision (a checkpoint from another device) is cast on the way in.
+    assert fp32(new_y, new_z, inputs, torch.zeros(3, dtype=torch.long))[0].dtype == torch.float32
+    assert model(exact_y, exact_y, inputs, torch.zeros(3, dtype=torch.long))[0].dtype == torch.bfloat16
+
+
+def test_a_bf16_model_trains_and_solves():
+    torch.manual_seed(0)
+    model = TRM(small_config(forward_dtype="bfloat16"))
+    optimizer = AdamATan2(model.parameters(), lr=1e-3)
+    inputs = torch.randint(1, 7, (4, 12))
+    result = model.train_step(inputs, inputs, optimizer, max_steps=2)
+    assert all(math.isfinite(loss) for loss in result["losses"])
+    assert model.solve(inputs, halt="all", batch_size=3)["solution"].shape == inputs.shape  # refilled slots mix fresh fp32 init in
+
+
+def test_on_a_cpu_attention_runs_in_fp32_under_bf16_and_returns_bf16():
+    """torch's bf16 attention kernels for the CPU are slower than its fp32 ones."""
+    import torch.nn.functional as F
+
+    from trmkit.layers import attention
+
+    q, k, v = (torch.randn(2, 4, 10, 8).to(torch.bfloat16).requires_grad_() for _ in range(3))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = attention(q, k, v)
+    assert out.dtype == torch.bfloat16
+    assert torch.equal(out, F.scaled_dot_product_attention(q.float(), k.float(), v.float()).to(torch.bfloat16))
+    out.float().sum().backward()
+    assert q.grad is not None and q.grad.dtype == torch.bfloat16

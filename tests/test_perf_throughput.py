@@ -67,6 +67,8 @@ def test_throughput_prints_the_fields_the_issue_asks_for():
     assert 0 < result["gemm_shape_efficiency"] and result["train_time_outside_gemm"] < 1
     # On CPU the batches are built in the training process (data.workers unset), and timed.
     assert result["data_workers"] == 0 and 0 < result["batch_wait_s"] < result["train_step_s"]
+    # Which processor: the same machine kind comes with AVX2-only and AVX-512 CPUs.
+    assert result["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and isinstance(result["cpu_native_bf16"], bool)
 
 
 def test_gpu_script_is_valid_bash_and_refuses_unknown_arguments():

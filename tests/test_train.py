@@ -160,6 +160,21 @@ def test_train_then_solve_and_eval_through_the_cli(fake_task, tmp_path):
     assert metrics["examples"] > 0 and 0 <= metrics["exact_accuracy"] <= 1
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_a_new_cpu_run_says_its_precision_and_offers_bf16_where_the_cpu_has_it(fake_task, tmp_path, monkeypatch, native):
+    monkeypatch.setattr("trmkit.model.cpu_computes_bf16", lambda: native)
+    hint = "this CPU computes bf16 natively: --set model.forward_dtype=bfloat16"
+    run = ["train", fake_task, "--config", "tiny", "--steps", "2", "--out", str(tmp_path / "run"), "--device", "cpu"]
+    result = CliRunner().invoke(main, run)
+    assert result.exit_code == 0, result.output
+    assert "(mlp_t), float32" in result.stderr or "(attention), float32" in result.stderr
+    assert (hint in result.stderr) == native
+    resumed = CliRunner().invoke(main, [*run[:5], "3", *run[6:], "--resume"])  # the run's precision is settled
+    assert resumed.exit_code == 0 and hint not in resumed.stderr, resumed.output
+    in_bf16 = CliRunner().invoke(main, [*run[:-4], "--out", str(tmp_path / "bf16"), "--set", "model.forward_dtype=bfloat16"])
+    assert in_bf16.exit_code == 0 and "), bf16" in in_bf16.stderr and hint not in in_bf16.stderr, in_bf16.output
+
+
 def test_solve_rejects_a_missing_model_with_one_line(fake_task, tmp_path):
     puzzle = tmp_path / "p.txt"
     puzzle.write_text("1234341.2.414.23\n")

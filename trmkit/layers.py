@@ -104,8 +104,21 @@ class Attention(nn.Module):
         if rotary is not None:
             q = apply_rotary(q, rotary.cos, rotary.sin)
             k = apply_rotary(k, rotary.cos, rotary.sin)
-        attended = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+        attended = attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
         return self.out(attended.transpose(1, 2).reshape(batch, length, -1))
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Softmax attention of [B, heads, L, head_dim]. On a CPU it runs in fp32 even under bf16 and
+    returns bf16: torch 2.13's bf16 attention kernels for the CPU are slower than its fp32 ones
+    (the backward ~5x on Maze ``small``), which made bf16 training there slower than fp32
+    (0.82x) while its products ran twice as fast; with attention in fp32 it is 1.27x faster eager,
+    1.4-1.5x compiled (benchmarks/RESULTS.md). It only gains precision over the reference's bf16
+    attention."""
+    if q.device.type == "cpu" and q.dtype == torch.bfloat16:
+        with torch.autocast("cpu", enabled=False):
+            return F.scaled_dot_product_attention(q.float(), k.float(), v.float()).to(q.dtype)
+    return F.scaled_dot_product_attention(q, k, v)
 
 
 class Block(nn.Module):

@@ -1,6 +1,7 @@
 """The Tiny Recursive Model: one small network, applied recursively (paper section 4).
 
-Read against the paper (code names in brackets, see trm-reference.md):
+Read against the paper (code names in brackets: the official code's, SamsungSAILMontreal/
+TinyRecursiveModels at commit e7b6871, ``models/recursive_reasoning/trm.py``):
 
     x = input embedding of the puzzle                     (puzzle prefix + tokens, times sqrt(D))
     repeat T times (the first T-1 without gradient):
@@ -125,18 +126,23 @@ class TRM(nn.Module):
         self, y: torch.Tensor, z: torch.Tensor, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """One supervision step from carry (y, z). Returns the detached new carry, the token
-        logits (prefix removed), and the halting logits q_halt and q_continue (float32)."""
-        with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=self.uses_bf16(inputs.device)):
-            x = self.embed(inputs, puzzle_identifiers)
-            y, z = self.deep_recursion(x, y, z)
+        logits (prefix removed), and the halting logits q_halt and q_continue (float32).
+
+        Under bf16 the whole recursion runs in bf16, the carry included, as the reference's
+        ``forward_dtype`` has it (RMSNorm and rotary positions widen to fp32 inside); the weights
+        stay fp32 and autocast casts them for each product. A carry of the other precision (a
+        checkpoint from another device) is cast on the way in."""
+        bf16 = self.uses_bf16(inputs.device)
+        stream = torch.bfloat16 if bf16 else self.y_init.dtype
+        with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=bf16):
+            x = self.embed(inputs, puzzle_identifiers).to(stream)
+            y, z = self.deep_recursion(x, y.to(stream), z.to(stream))
             logits = self.output_head(y[:, self.prefix_len :])
             q = self.q_head(y[:, 0]).float()
         return y.detach(), z.detach(), logits, q[:, 0], q[:, 1]
 
     def uses_bf16(self, device: torch.device) -> bool:
-        """bf16 autocast (fp32 master weights): on CUDA by default, anywhere if asked for."""
-        dtype = self.config.forward_dtype
-        return dtype == "bfloat16" or (dtype == "auto" and device.type == "cuda")
+        return computes_in_bf16(self.config, device)
 
     def initial_carry(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(y, z) for a fresh batch: the init vectors broadcast over every position."""
@@ -216,3 +222,19 @@ class TRM(nn.Module):
             raise ValueError("config.model differs from the model's own config; pass the config the model was built from")
         kept = {"halt_threshold": self.halt_threshold} if self.halt_threshold else None
         return save_model(directory, self.state_dict(), config, extra_metadata=kept)
+
+
+def computes_in_bf16(config: ModelConfig, device: torch.device) -> bool:
+    """bf16 autocast (fp32 master weights): on CUDA by default, anywhere if asked for."""
+    return config.forward_dtype == "bfloat16" or (config.forward_dtype == "auto" and device.type == "cuda")
+
+
+def cpu_computes_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512_BF16 or AMX, oneDNN's test): there
+    ``model.forward_dtype=bfloat16`` trains 1.3-2x as fast as float32 (benchmarks/RESULTS.md),
+    elsewhere bf16 is emulated. float32 stays the CPU default all the same: it is what the bundled
+    models and the measured figures were trained in, and a run repeats on any CPU."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch built without oneDNN
+        return False

@@ -167,24 +167,30 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         stderr.print(f"config: '{name}' (default on {torch_device.type}; choose with --config)")
     config = configuration.load_config(task, name, overrides)
     run_dir = out or Path("runs") / f"{task.name}-{Path(name).stem}"
+    from ..model import computes_in_bf16, cpu_computes_bf16
     from ..resuming import starting_point
     from ..runlock import run_lock
 
+    start = None  # the checkpoint the run continues (rank 0 finds it)
     with distributed.main_first():  # rank 0 takes the run and checks it; the others wait for it
         if distributed.is_main():
             click.get_current_context().with_resource(run_lock(run_dir))  # one run at a time
             # Refused now if it cannot start or resume as asked, before the default dataset is
             # (re)built. A pre-empted job restarts with one command line, from the first start on.
-            if starting_point(run_dir, config, resume) is None and resume:
+            start = starting_point(run_dir, config, resume)
+            if start is None and resume:
                 stderr.print(f"{run_dir}: no checkpoint yet; starting from step 0")
 
     with distributed.main_first():  # rank 0 builds the default dataset; the others load it
         dataset = prepare_dataset(task, config, data_dir, run_dir)
     world = distributed.world_size()
+    bf16 = computes_in_bf16(config.model, torch_device)
     stderr.print(
         f"training {task.name} on {torch_device}{f' x {world} processes' if world > 1 else ''}: {config.train.steps} steps, batch {config.train.batch_size}, "
-        f"T={config.model.T} n={config.model.n} hidden {config.model.hidden_size} ({config.model.mixer})"
+        f"T={config.model.T} n={config.model.n} hidden {config.model.hidden_size} ({config.model.mixer}), {'bf16' if bf16 else 'float32'}"
     )
+    if torch_device.type == "cpu" and not bf16 and start is None and cpu_computes_bf16():
+        stderr.print("this CPU computes bf16 natively: --set model.forward_dtype=bfloat16 trains 1.3-2x as fast (benchmarks/RESULTS.md)")
     versions = distinct_versions(task, config, dataset)
     if config.train.compile and compiling.compiler_failure(torch_device) is None:  # else training warns why it runs eagerly
         stderr.print("train.compile: the first steps compile the network, which takes a while (--set train.compile=false trains eagerly)")
