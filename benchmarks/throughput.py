@@ -232,7 +232,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     data = random_dataset(task, args.seq_len or config.model.seq_len, max(batch, 64), seed=0)
     trainer = Trainer(task, config, data, Path(tempfile.gettempdir()), device)
     model = trainer.model
-    bf16 = model.uses_bf16(device)
+    bf16 = model.stream_dtype(device) == torch.bfloat16
     probe = gemm_probe(device, torch.bfloat16 if bf16 else torch.float32, clock)
     flops = analytic_flops(config.model)
 
@@ -269,7 +269,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "threads": torch.get_num_threads(),
         "clock": "process CPU time" if args.clock == "cpu" else "wall",
         "torch": torch.__version__,
-        "dtype": "bfloat16 autocast" if bf16 else "float32",
+        "dtype": "bfloat16" if bf16 else "float32",
         "compile": config.train.compile,
         "parameters": model.num_parameters(),
         "batch": batch,

@@ -306,13 +306,14 @@ def test_under_bf16_the_recursion_and_its_carry_are_bf16_as_the_reference(mixer)
     model = TRM(small_config(mixer=mixer, forward_dtype="bfloat16"))
     inputs = torch.randint(1, 7, (3, 12))
     y, z = model.initial_carry(3)
+    assert y.dtype == z.dtype == torch.bfloat16  # as forward returns it: a compiled forward builds once
     new_y, new_z, logits, q_halt, _ = model(y, z, inputs, torch.zeros(3, dtype=torch.long))
     assert new_y.dtype == new_z.dtype == logits.dtype == torch.bfloat16
     assert q_halt.dtype == torch.float32
     assert all(p.dtype == torch.float32 for p in model.parameters())
     fp32 = TRM(small_config(mixer=mixer, forward_dtype="float32"))
     fp32.load_state_dict(model.state_dict())
-    exact_y, _, exact_logits, _, _ = fp32(y, z, inputs, torch.zeros(3, dtype=torch.long))
+    exact_y, _, _, _, _ = fp32(*fp32.initial_carry(3), inputs, torch.zeros(3, dtype=torch.long))
     assert exact_y.dtype == torch.float32
     assert (new_y.float() - exact_y).abs().mean() < 0.1  # the same function, at bf16's precision
     # A carry of the other precision (a checkpoint from another device) is cast on the way in.

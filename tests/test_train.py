@@ -116,6 +116,17 @@ def test_a_resumed_run_continues_with_the_same_numbers(fake_task, tmp_path, whol
     assert metrics_without_timing(interrupted) == metrics_without_timing(tmp_path / "whole")
 
 
+def test_a_run_resumed_on_a_device_of_the_other_precision_takes_its_carry_in_that_one(fake_task, tmp_path, monkeypatch):
+    """forward_dtype auto is bf16 on CUDA, float32 on a CPU: a checkpoint can cross (here the
+    CUDA side is played by patching what auto means)."""
+    task, data = build(fake_task)
+    config = load_config(task, "tiny", ["train.steps=2", "train.checkpoint_every=2", "train.eval_every=0"])
+    assert train(task, config, data, tmp_path, CPU).carry.y.dtype == torch.float32
+    monkeypatch.setattr("trmkit.model.computes_in_bf16", lambda model_config, device: True)
+    resumed = train(task, load_config(task, "tiny", ["train.steps=4", "train.checkpoint_every=2", "train.eval_every=0"]), data, tmp_path, CPU, resume=True)
+    assert resumed.step == 4 and resumed.carry.y.dtype == resumed.carry.z.dtype == torch.bfloat16
+
+
 def test_checkpoints_hold_ema_weights_and_load_without_the_trainer(fake_task, tmp_path):
     task, data = build(fake_task)
     trainer = train(task, load_config(task, "tiny", SETTINGS), data, tmp_path, CPU)
@@ -173,6 +184,8 @@ def test_a_new_cpu_run_says_its_precision_and_offers_bf16_where_the_cpu_has_it(f
     assert resumed.exit_code == 0 and hint not in resumed.stderr, resumed.output
     in_bf16 = CliRunner().invoke(main, [*run[:-4], "--out", str(tmp_path / "bf16"), "--set", "model.forward_dtype=bfloat16"])
     assert in_bf16.exit_code == 0 and "), bf16" in in_bf16.stderr and hint not in in_bf16.stderr, in_bf16.output
+    chosen = CliRunner().invoke(main, [*run[:-4], "--out", str(tmp_path / "fp32"), "--set", "model.forward_dtype=float32"])
+    assert chosen.exit_code == 0 and "), float32" in chosen.stderr and hint not in chosen.stderr, chosen.output  # asked for
 
 
 def test_solve_rejects_a_missing_model_with_one_line(fake_task, tmp_path):

@@ -1,8 +1,8 @@
 """Configuration: model, training and data settings, named YAML configs and dotted overrides.
 
-Defaults are the official implementation's (``config/arch/trm.yaml``, ``cfg_pretrain.yaml``); each
-task ships named configs (``paper``, ``small``, ``tiny``) in its plugin's config directory. Unknown
-keys are rejected with the key named, so a typo never silently trains the wrong model.
+Defaults are the official implementation's (``config/arch/trm.yaml``, ``config/cfg_pretrain.yaml``);
+each task ships named configs (``paper``, ``small``, ``tiny``) in its plugin's config directory.
+Unknown keys are rejected with the key named, so a typo never silently trains the wrong model.
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@ torchrun starts one process per device and tells each, through environment varia
 :func:`rank` and :func:`world_size` and calls the helpers below, which do nothing in a single
 process, so a run without torchrun takes exactly the code path (and numbers) it always took.
 
-The reference implementation does data parallelism by hand rather than with DDP (``pretrain.py``):
-gradients are all-reduced by sum, the loss being already divided by the *global* batch size, and the
-puzzle-embedding gradients are all-gathered so every rank applies the same sparse update. trmkit
-does the same, which keeps the training step one readable function and makes the distributed run
-compute what a single process with the same global batch computes.
+The reference implementation does data parallelism by hand rather than with DDP (``pretrain.py``,
+``models/sparse_embedding.py``): gradients are all-reduced by sum, the loss being already divided by
+the *global* batch size, and the puzzle-embedding gradients are all-gathered so every rank applies
+the same sparse update. trmkit does the same, which keeps the training step one readable function
+and makes the distributed run compute what a single process with the same global batch computes.
 """
 
 from __future__ import annotations

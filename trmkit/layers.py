@@ -113,7 +113,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
     returns bf16: torch 2.13's bf16 attention kernels for the CPU are slower than its fp32 ones
     (the backward ~5x on Maze ``small``), which made bf16 training there slower than fp32
     (0.82x) while its products ran twice as fast; with attention in fp32 it is 1.27x faster eager,
-    1.4-1.5x compiled (benchmarks/RESULTS.md). It only gains precision over the reference's bf16
+    1.55x compiled (benchmarks/RESULTS.md). It only gains precision over the reference's bf16
     attention."""
     if q.device.type == "cpu" and q.dtype == torch.bfloat16:
         with torch.autocast("cpu", enabled=False):

@@ -132,22 +132,25 @@ class TRM(nn.Module):
         ``forward_dtype`` has it (RMSNorm and rotary positions widen to fp32 inside); the weights
         stay fp32 and autocast casts them for each product. A carry of the other precision (a
         checkpoint from another device) is cast on the way in."""
-        bf16 = self.uses_bf16(inputs.device)
-        stream = torch.bfloat16 if bf16 else self.y_init.dtype
-        with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=bf16):
+        stream = self.stream_dtype(inputs.device)
+        with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=stream == torch.bfloat16):
             x = self.embed(inputs, puzzle_identifiers).to(stream)
             y, z = self.deep_recursion(x, y.to(stream), z.to(stream))
             logits = self.output_head(y[:, self.prefix_len :])
             q = self.q_head(y[:, 0]).float()
         return y.detach(), z.detach(), logits, q[:, 0], q[:, 1]
 
-    def uses_bf16(self, device: torch.device) -> bool:
-        return computes_in_bf16(self.config, device)
+    def stream_dtype(self, device: torch.device) -> torch.dtype:
+        """What the recursion and its carry compute in on ``device``: bf16 or the weights' fp32."""
+        return torch.bfloat16 if computes_in_bf16(self.config, device) else self.y_init.dtype
 
     def initial_carry(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(y, z) for a fresh batch: the init vectors broadcast over every position."""
+        """(y, z) for a fresh batch: the init vectors broadcast over every position, in the dtype
+        :meth:`forward` returns the carry in (a compiled forward would otherwise build itself
+        again when the carry turns bf16 after the first step)."""
         shape = (batch_size, self.config.seq_len + self.prefix_len, self.config.hidden_size)
-        return self.y_init.expand(shape).clone(), self.z_init.expand(shape).clone()
+        dtype = self.stream_dtype(self.y_init.device)
+        return self.y_init.expand(shape).to(dtype, copy=True), self.z_init.expand(shape).to(dtype, copy=True)
 
     def reset_carry(self, reset: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Put the slots flagged in ``reset`` back to the init vectors, keep the others."""
@@ -230,11 +233,12 @@ def computes_in_bf16(config: ModelConfig, device: torch.device) -> bool:
 
 
 def cpu_computes_bf16() -> bool:
-    """Whether this CPU multiplies bf16 natively (AVX512_BF16 or AMX, oneDNN's test): there
+    """Whether this x86 CPU multiplies bf16 natively (AVX512_BF16 or AMX): there
     ``model.forward_dtype=bfloat16`` trains 1.3-2x as fast as float32 (benchmarks/RESULTS.md),
-    elsewhere bf16 is emulated. float32 stays the CPU default all the same: it is what the bundled
-    models and the measured figures were trained in, and a run repeats on any CPU."""
+    elsewhere bf16 is emulated (oneDNN's own test also passes plain AVX-512, hence not that one).
+    float32 stays the CPU default all the same: it is what the bundled models and the measured
+    figures were trained in, and a run repeats on any CPU."""
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # a torch built without oneDNN
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # a torch without these probes
         return False

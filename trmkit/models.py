@@ -123,6 +123,7 @@ def tuned_threshold(file: Path, metadata: dict[str, str]) -> float:
 
 
 def _checked_threshold(value: Any, where: Path) -> float:
+    """``value`` as a threshold, or an InputError naming the file it came from."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{where}: halt_threshold must be a number, got {value!r}")
     return float(value)

@@ -1,4 +1,5 @@
-"""Optimisers and schedules of the official recipe (``pretrain.py``, ``cfg_pretrain.yaml``).
+"""Optimisers and schedules of the official recipe (``pretrain.py``, ``config/cfg_pretrain.yaml``;
+the puzzle embeddings' sign-SGD: ``models/sparse_embedding.py``).
 
 - AdamATan2: Adam whose update is atan2(m, sqrt(v)) instead of m / (sqrt(v) + eps), so it needs
   no epsilon and is bounded; decoupled weight decay. Pure PyTorch (the official kernel is

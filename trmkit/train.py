@@ -261,6 +261,8 @@ class Trainer:
                 raise TrmkitError(f"{location}: the run was trained with train.batch_size {saved_batch}, not {self.config.train.batch_size}")
             mine = slice(self.first_slot, self.first_slot + self.local_batch)
             self.carry = Carry(**{f.name: tensors[f"carry.{f.name}"][mine].to(self.device) for f in dataclasses.fields(Carry)})
+            stream = self.model.stream_dtype(self.device)  # a checkpoint of a run on another device
+            self.carry.y, self.carry.z = self.carry.y.to(stream), self.carry.z.to(stream)
             self.exploration.set_state(tensors["rng.exploration"])
         except (KeyError, RuntimeError) as exc:
             raise TrmkitError(f"{location}: training state does not fit this run's config ({exc})") from None

@@ -1,4 +1,4 @@
-"""ARC grids on the model's 30x30 canvas: the official encoding (``build_arc_dataset.py``).
+"""ARC grids on the model's 30x30 canvas: the official encoding (``dataset/build_arc_dataset.py``).
 
 A grid of H x W colours 0-9 (1 <= H, W <= 30) becomes 900 tokens, row-major: the grid sits in
 the top-left corner as colour + 2; a row of EOS (1) directly below it spans its columns and a

